@@ -1,0 +1,57 @@
+# Helpers that keep each module's CMakeLists.txt to a few declarations, in the
+# spirit of Abseil's absl_cc_library / absl_cc_test.
+#
+#   ad_library(NAME envs SRCS a.cc b.cc DEPS ad_common absl::status)
+#     -> static library `ad_envs`, include root is the repository root.
+#   ad_test(NAME envs SRCS a_test.cc DEPS ad_envs [LABELS slow])
+#     -> gtest binary `ad_envs_test`, registered with ctest via gtest_discover_tests.
+#   ad_binary(NAME ad-store SRCS main.cc DEPS ...)
+#     -> executable `ad-store` in ${CMAKE_BINARY_DIR}/bin.
+#
+# Project code builds with warnings as errors; third-party headers come in
+# through imported targets and are therefore SYSTEM includes.
+
+include(GoogleTest)
+
+function(ad_apply_warnings target)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter
+                                           $<$<BOOL:${AD_WERROR}>:-Werror>)
+endfunction()
+
+function(ad_library)
+  cmake_parse_arguments(AD "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_library(ad_${AD_NAME} STATIC ${AD_SRCS})
+  target_include_directories(ad_${AD_NAME} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(ad_${AD_NAME} PUBLIC ${AD_DEPS})
+  ad_apply_warnings(ad_${AD_NAME})
+endfunction()
+
+function(ad_test)
+  cmake_parse_arguments(AD "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  if(NOT AD_TIMEOUT)
+    set(AD_TIMEOUT 300)
+  endif()
+  add_executable(ad_${AD_NAME}_test ${AD_SRCS})
+  target_link_libraries(ad_${AD_NAME}_test PRIVATE ${AD_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  ad_apply_warnings(ad_${AD_NAME}_test)
+  gtest_discover_tests(ad_${AD_NAME}_test
+    DISCOVERY_TIMEOUT 60
+    PROPERTIES TIMEOUT ${AD_TIMEOUT} LABELS "${AD_NAME};${AD_LABELS}"
+               ENVIRONMENT "AD_BIN_DIR=${CMAKE_BINARY_DIR}/bin;AD_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+function(ad_binary)
+  cmake_parse_arguments(AD "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(${AD_NAME} ${AD_SRCS})
+  target_link_libraries(${AD_NAME} PRIVATE ${AD_DEPS})
+  set_target_properties(${AD_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+  ad_apply_warnings(${AD_NAME})
+endfunction()
+
+function(ad_bench)
+  cmake_parse_arguments(AD "" "NAME" "SRCS;DEPS" ${ARGN})
+  add_executable(ad_bench_${AD_NAME} ${AD_SRCS})
+  target_link_libraries(ad_bench_${AD_NAME} PRIVATE ${AD_DEPS})
+  set_target_properties(ad_bench_${AD_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+  ad_apply_warnings(ad_bench_${AD_NAME})
+endfunction()
