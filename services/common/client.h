@@ -1,0 +1,70 @@
+// Client-side helpers shared by every caller of the system's services:
+// channels with the project's message-size limits, per-call deadlines, and
+// retrying UNAVAILABLE with bounded exponential backoff (DESIGN.md: every RPC
+// has a deadline; clients retry UNAVAILABLE with backoff).
+//
+// Nothing here owns threads. RetryWithBackoff sleeps on the calling thread,
+// never past its total deadline.
+#ifndef AD_SERVICES_COMMON_CLIENT_H_
+#define AD_SERVICES_COMMON_CLIENT_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace ad::services {
+
+struct ChannelOptions {
+  int max_message_bytes = 64 << 20;  // largest message sent or received
+  // Keepalive pings so a dead peer is noticed on idle streams; 0 disables.
+  absl::Duration keepalive = absl::Seconds(20);
+
+  absl::Status Validate() const;
+};
+
+// An insecure channel to `address` ("host:port"). Does not connect yet
+// (gRPC connects lazily). Dies if options are invalid (programmer error).
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           const ChannelOptions& options = {});
+
+// Blocks until the channel is connected or `timeout` passes
+// (DEADLINE_EXCEEDED naming the address otherwise).
+absl::Status WaitForConnected(grpc::Channel& channel, absl::Duration timeout);
+
+// Sets `context`'s deadline to now + timeout.
+void SetDeadline(grpc::ClientContext& context, absl::Duration timeout);
+
+// Calls grpc.health.v1.Health/Check for `service` ("" asks about the whole
+// server), with a deadline of `timeout`. OK when SERVING, UNAVAILABLE when
+// the server reports any other status, otherwise the RPC's own error.
+absl::Status CheckHealth(const std::shared_ptr<grpc::Channel>& channel,
+                         const std::string& service, absl::Duration timeout);
+
+struct BackoffOptions {
+  absl::Duration initial = absl::Milliseconds(50);  // first sleep
+  double multiplier = 2.0;                          // growth per attempt
+  absl::Duration max_backoff = absl::Seconds(2);    // cap on one sleep
+  int max_attempts = 10;                            // calls, including first
+  absl::Duration total = absl::Seconds(30);  // no attempt starts after this
+  double jitter = 0.2;  // each sleep is scaled by U[1-jitter, 1+jitter]
+
+  absl::Status Validate() const;
+};
+
+// Calls `attempt` until it returns anything but UNAVAILABLE, `max_attempts`
+// calls were made, or the next sleep would end past start + `total`.
+// Returns the last attempt's status (an UNAVAILABLE one gets " (after N
+// attempts)" appended). `attempt` should set its own per-call deadline.
+// INVALID_ARGUMENT if the options are invalid (no attempt is made).
+absl::Status RetryWithBackoff(const BackoffOptions& options,
+                              absl::FunctionRef<absl::Status()> attempt);
+
+}  // namespace ad::services
+
+#endif  // AD_SERVICES_COMMON_CLIENT_H_
