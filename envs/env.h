@@ -95,7 +95,8 @@ class EnvFamily {
 
   // Deterministic split: the same (train_fraction, seed) always gives the
   // same sets. The bandit ignores the fraction: its train tasks are the
-  // odd-arm regime and its test tasks the even-arm regime.
+  // odd-arm regime and its test tasks the even-arm regime. Dies if
+  // train_fraction is outside [0, 1] (callers validate their options).
   virtual TaskSplit Split(double train_fraction, uint64_t seed) const;
 
   // A batch of instances: `task_ids` has one entry per instance, or a single
