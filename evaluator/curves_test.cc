@@ -1,0 +1,76 @@
+#include "evaluator/curves.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ad::evaluator {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(CurvesTest, MeanAndStdAreOverRowsPerEpisode) {
+  Curve curve;
+  curve.method = "m";
+  curve.returns = {{1, 4, 10}, {3, 8}};
+  EXPECT_EQ(curve.Episodes(), 3);
+  EXPECT_DOUBLE_EQ(curve.Mean(0), 2);
+  EXPECT_DOUBLE_EQ(curve.Std(0), 1);
+  EXPECT_DOUBLE_EQ(curve.Mean(1), 6);
+  EXPECT_EQ(curve.Count(2), 1);
+  EXPECT_DOUBLE_EQ(curve.Mean(2), 10);
+  EXPECT_DOUBLE_EQ(curve.WindowMean(1, 2), 4);
+  EXPECT_DOUBLE_EQ(curve.WindowMean(2, 99), 8);
+  EXPECT_TRUE(std::isnan(curve.WindowMean(5, 9)));
+}
+
+TEST(CurvesTest, CurveFromRolloutLabelsRowsAndStepsPerEpisode) {
+  RolloutResult result;
+  result.rows = {{"darkroom/goal=1,2", 0}, {"darkroom/goal=1,2", 1}};
+  result.episodes = 2;
+  result.returns = {1, 2, 3, 4};
+  result.end_steps = {20, 40, 20, 40};
+  Curve curve = CurveFromRollout("ad", result);
+  ASSERT_EQ(curve.returns.size(), 2u);
+  EXPECT_EQ(curve.returns[1][0], 3);
+  EXPECT_EQ(curve.row_labels[1], "darkroom/goal=1,2#seed=1");
+  EXPECT_DOUBLE_EQ(curve.steps_per_episode, 20);
+}
+
+TEST(CurvesTest, WritesCsvAndJson) {
+  Report report;
+  report.experiment = "incontext";
+  report.title = "t \"quoted\"";
+  report.env = "darkroom";
+  Panel panel;
+  panel.title = "held-out, goal, comma";
+  panel.optimal = 15;
+  Curve curve;
+  curve.method = "ad";
+  curve.row_labels = {"a", "b"};
+  curve.returns = {{0, 10}, {2, 12}};
+  curve.steps_per_episode = 20;
+  panel.curves.push_back(curve);
+  report.panels.push_back(panel);
+  const std::string dir =
+      std::string(::testing::TempDir()) + "/curves_test_out";
+  ASSERT_TRUE(WriteReport(report, dir).ok());
+  std::ifstream csv(dir + "/curves.csv");
+  std::stringstream text;
+  text << csv.rdbuf();
+  EXPECT_THAT(text.str(),
+              HasSubstr("\"held-out, goal, comma\",ad,2,40,11,1,2"));
+  const std::string json = ReportJson(report);
+  EXPECT_THAT(json, HasSubstr("\"title\": \"t \\\"quoted\\\"\""));
+  EXPECT_THAT(json, HasSubstr("\"mean\": [1, 11]"));
+  const std::string table = SummaryTable(report);
+  EXPECT_THAT(table, HasSubstr("ad"));
+  EXPECT_THAT(table, HasSubstr("%"));
+}
+
+}  // namespace
+}  // namespace ad::evaluator

@@ -1,0 +1,170 @@
+#include "evaluator/policies/baselines.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_format.h"
+#include "envs/grid.h"
+
+namespace ad::evaluator {
+namespace {
+
+constexpr uint64_t kRandomSalt = 0x52414e44;     // "RAND"
+constexpr uint64_t kHeuristicSalt = 0x48455552;  // "HEUR"
+
+std::vector<envs::SplitMix64> MakeStreams(absl::Span<const RowSpec> rows,
+                                          uint64_t salt) {
+  std::vector<envs::SplitMix64> streams;
+  streams.reserve(rows.size());
+  for (const RowSpec& row : rows) {
+    streams.emplace_back(RowStreamSeed(row, salt));
+  }
+  return streams;
+}
+
+absl::Status CheckActionsSize(const ContextBatch& context,
+                              absl::Span<int32_t> actions) {
+  if (static_cast<int>(actions.size()) == context.rows()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrFormat("actions has %d entries for %d context rows",
+                      actions.size(), context.rows()));
+}
+
+absl::Status CheckBegun(const ContextBatch& context, size_t rows,
+                        const char* policy) {
+  if (context.global_row(context.rows()) <= static_cast<int>(rows)) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(
+      absl::StrFormat("%s policy: Act on row %d but Begin had %d rows", policy,
+                      context.global_row(context.rows()) - 1, rows));
+}
+
+bool IsGridFamily(const std::string& family) {
+  return family == "darkroom" || family == "darkroom_hard" ||
+         family == "key_to_door";
+}
+
+}  // namespace
+
+absl::Status RandomPolicy::Begin(const envs::SpaceSpec& space,
+                                 absl::Span<const RowSpec> rows) {
+  if (space.num_actions < 1) {
+    return absl::InvalidArgumentError("random policy: space has no actions");
+  }
+  num_actions_ = space.num_actions;
+  streams_ = MakeStreams(rows, kRandomSalt);
+  return absl::OkStatus();
+}
+
+absl::Status RandomPolicy::Act(const ContextBatch& context,
+                               const envs::BatchedEnv& oracle,
+                               absl::Span<int32_t> actions) {
+  if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
+  if (absl::Status s = CheckBegun(context, streams_.size(), "random");
+      !s.ok()) {
+    return s;
+  }
+  for (int r = 0; r < context.rows(); ++r) {
+    actions[r] = static_cast<int32_t>(
+        streams_[context.global_row(r)].NextBelow(num_actions_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OptimalPolicy::Begin(const envs::SpaceSpec& space,
+                                  absl::Span<const RowSpec> rows) {
+  expert_.assign(rows.size(), 0);
+  return absl::OkStatus();
+}
+
+absl::Status OptimalPolicy::Act(const ContextBatch& context,
+                                const envs::BatchedEnv& oracle,
+                                absl::Span<int32_t> actions) {
+  if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
+  if (static_cast<int>(expert_.size()) != oracle.num_envs()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "optimal policy: oracle has %d envs but Begin had %d rows",
+        oracle.num_envs(), expert_.size()));
+  }
+  if (absl::Status s = oracle.ExpertActions(absl::MakeSpan(expert_)); !s.ok()) {
+    return s;
+  }
+  std::copy_n(expert_.begin() + context.global_row(0), context.rows(),
+              actions.begin());
+  return absl::OkStatus();
+}
+
+absl::Status HeuristicPolicy::Begin(const envs::SpaceSpec& space,
+                                    absl::Span<const RowSpec> rows) {
+  grid_ = IsGridFamily(space.family);
+  if (grid_) {
+    if (space.obs_dim != 2 || space.obs_high.size() != 2 ||
+        space.num_actions != envs::kNumGridActions) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "heuristic policy: family %s is not an (x, y) grid with %d actions",
+          space.family, envs::kNumGridActions));
+    }
+    grid_size_ = space.obs_high[0];
+  } else if (space.family != "bandit") {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "heuristic policy: no rule for family '%s' (knows darkroom, "
+        "darkroom_hard, key_to_door, bandit)",
+        space.family));
+  }
+  num_actions_ = space.num_actions;
+  streams_ = MakeStreams(rows, kHeuristicSalt);
+  return absl::OkStatus();
+}
+
+absl::Status HeuristicPolicy::Act(const ContextBatch& context,
+                                  const envs::BatchedEnv& oracle,
+                                  absl::Span<int32_t> actions) {
+  if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
+  if (absl::Status s = CheckBegun(context, streams_.size(), "heuristic");
+      !s.ok()) {
+    return s;
+  }
+  for (int r = 0; r < context.rows(); ++r) {
+    envs::SplitMix64& stream = streams_[context.global_row(r)];
+    // The most recent rewarded transition in context, if any.
+    int rewarded = -1;
+    for (int k = context.length() - 1; k >= 0; --k) {
+      if (context.reward(r, k) > 0.0f) {
+        rewarded = k;
+        break;
+      }
+    }
+    if (!grid_) {
+      actions[r] = rewarded >= 0
+                       ? context.action(r, rewarded)
+                       : static_cast<int32_t>(stream.NextBelow(num_actions_));
+      continue;
+    }
+    if (rewarded < 0) {
+      // Explore: a random move (never the no-op, which cannot find a goal).
+      actions[r] = envs::kUp + static_cast<int32_t>(stream.NextBelow(4));
+      continue;
+    }
+    absl::Span<const int32_t> seen = context.obs(r, rewarded);
+    const envs::GridPos target =
+        envs::ApplyGridAction(envs::GridPos{seen[0], seen[1]},
+                              context.action(r, rewarded), grid_size_);
+    absl::Span<const int32_t> now = context.current_obs(r);
+    actions[r] =
+        envs::GreedyActionToward(envs::GridPos{now[0], now[1]}, target);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<InContextPolicy>> MakeBaseline(
+    std::string_view name) {
+  if (name == "random") return std::make_unique<RandomPolicy>();
+  if (name == "optimal") return std::make_unique<OptimalPolicy>();
+  if (name == "heuristic") return std::make_unique<HeuristicPolicy>();
+  return absl::NotFoundError(absl::StrFormat(
+      "no baseline policy '%s' (known: random, optimal, heuristic)", name));
+}
+
+}  // namespace ad::evaluator

@@ -1,0 +1,17 @@
+#include "evaluator/policy.h"
+
+#include "envs/rng.h"
+
+namespace ad::evaluator {
+
+uint64_t RowStreamSeed(const RowSpec& row, uint64_t salt) {
+  // absl::Hash is not stable across program runs, so hash the id by hand
+  // (FNV-1a) to keep rollouts reproducible between processes.
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : row.task_id) {
+    h = (h ^ c) * 0x100000001b3ULL;
+  }
+  return envs::Mix64(h ^ envs::Mix64(row.seed + envs::Mix64(salt)));
+}
+
+}  // namespace ad::evaluator
