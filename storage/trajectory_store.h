@@ -1,0 +1,247 @@
+// The durable trajectory store: learning histories appended chunk by chunk
+// into RocksDB (keyspace.h), queried by task, read by range, and sampled as
+// windows by WindowSampler (window_sampler.h).
+//
+// Durability: every Append commits one rocksdb::WriteBatch (the chunk, its
+// chunk-index entry, the episodes it completes, the updated history record
+// and, for a new history, its task-index entry) through the write-ahead log,
+// so a chunk is either wholly present or absent. With Options::sync == false
+// (the default) the WAL record is handed to the kernel before Append
+// returns: an acknowledged chunk survives the store process being killed
+// (SIGKILL, crash) but the last few writes may be lost on power loss or a
+// kernel crash. With sync == true the WAL is fsync'ed before Append returns,
+// which survives power loss at the cost of one fsync per (group of) appends.
+//
+// Idempotence: chunks of a history carry sequence numbers 0, 1, 2, ... A
+// chunk whose seq was already stored is acknowledged as a duplicate and
+// nothing is written; a seq beyond the next expected one is rejected
+// (INVALID_ARGUMENT), so retries never store a chunk twice.
+//
+// Memory: the in-memory index holds per history its record (identity and
+// summary), the first transition of each chunk and the end of each episode
+// -- never transitions. Transitions are read through RocksDB's block cache
+// (Options::block_cache_bytes, which also pays for memtables, index and
+// filter blocks) and a decoded-chunk LRU (Options::chunk_cache_bytes), so the
+// store can hold much more than RAM.
+//
+// Thread-safety: all methods are thread-safe. Appends to different histories
+// run concurrently (RocksDB group-commits them); appends to one history are
+// serialized. Readers never block appends for longer than an index lookup.
+#ifndef AD_STORAGE_TRAJECTORY_STORE_H_
+#define AD_STORAGE_TRAJECTORY_STORE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "storage/chunk_cache.h"
+#include "storage/history.h"
+#include "storage/transitions.h"
+
+namespace rocksdb {
+class Cache;
+class ColumnFamilyHandle;
+class DB;
+}  // namespace rocksdb
+
+namespace ad::storage {
+
+class TrajectoryStore {
+ public:
+  struct Options {
+    std::string path;  // RocksDB directory; created when missing
+    // RocksDB block cache (uncompressed blocks, index and filter blocks,
+    // and memtables via a write-buffer manager charged to it).
+    size_t block_cache_bytes = size_t{256} << 20;
+    // Memtable budget, charged to the block cache (must be smaller).
+    size_t write_buffer_bytes = size_t{64} << 20;
+    // Decoded chunks kept for the window sampler, on top of the block cache.
+    size_t chunk_cache_bytes = size_t{64} << 20;
+    // fsync the WAL on every append (survives power loss); see above.
+    bool sync = false;
+    // Largest chunk accepted by Append, in transitions.
+    uint64_t max_chunk_transitions = uint64_t{1} << 20;
+
+    // INVALID_ARGUMENT naming the field if a value is out of range.
+    absl::Status Validate() const;
+  };
+
+  struct AppendRequest {
+    std::string history_id;
+    uint64_t seq = 0;  // chunk sequence number, 0, 1, 2, ... per history
+    // Identity of a new history; required with seq 0, ignored after (its
+    // summary fields are ignored). Borrowed.
+    const HistoryRecord* meta = nullptr;
+    TransitionsView chunk;  // may be empty only when `final`
+    bool final = false;     // the history is complete after this chunk
+  };
+
+  struct AppendResult {
+    uint64_t seq = 0;        // this chunk and every earlier one are durable
+    uint64_t length = 0;     // transitions durable for the history
+    bool duplicate = false;  // the chunk was already stored; nothing written
+  };
+
+  struct TaskSummary {
+    std::string env;
+    std::string task_id;
+    std::string split;
+    uint64_t histories = 0;
+    uint64_t transitions = 0;
+  };
+
+  struct Stats {
+    uint64_t histories = 0;
+    uint64_t complete_histories = 0;
+    uint64_t transitions = 0;
+    uint64_t tasks = 0;
+    uint64_t db_bytes = 0;  // SST files plus live memtables
+  };
+
+  // Borrowed output arrays for CopyTransitions, sized by the caller.
+  struct TransitionPointers {
+    int32_t* obs;
+    int32_t* actions;
+    float* rewards;
+    uint8_t* dones;
+  };
+
+  // Opens (or creates) the store at options.path and rebuilds the in-memory
+  // index by scanning the small column families (meta, chunk_index,
+  // episodes). DATA_LOSS if they disagree.
+  static absl::StatusOr<std::unique_ptr<TrajectoryStore>> Open(
+      const Options& options);
+
+  ~TrajectoryStore();
+  TrajectoryStore(const TrajectoryStore&) = delete;
+  TrajectoryStore& operator=(const TrajectoryStore&) = delete;
+
+  // Stores one chunk atomically (see the header comment). Errors, with
+  // nothing written: NOT_FOUND for seq > 0 of an unknown history;
+  // INVALID_ARGUMENT for a missing or bad meta at seq 0, a seq beyond the
+  // next expected one, arrays of the wrong length, obs_dim differing from
+  // the history's, an action outside [0, num_actions), a done byte other
+  // than 0/1, an empty non-final chunk, a too-large chunk, or a task whose
+  // split differs from an earlier history of that task; ALREADY_EXISTS when
+  // seq 0 is retried with a different identity; FAILED_PRECONDITION after
+  // the history was completed.
+  absl::StatusOr<AppendResult> Append(const AppendRequest& request)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Tasks, sorted by (env, task_id); empty env / split match all.
+  std::vector<TaskSummary> ListTasks(absl::string_view env,
+                                     absl::string_view split) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Records (with episode returns) of every history of `task_id`, from a
+  // range scan of the task index, sorted by history id. Empty env searches
+  // every env. NOT_FOUND if the task is unknown.
+  absl::StatusOr<std::vector<HistoryRecord>> QueryTask(
+      absl::string_view env, absl::string_view task_id) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The record of one history, with its episode returns. NOT_FOUND if
+  // unknown.
+  absl::StatusOr<HistoryRecord> GetHistory(absl::string_view history_id) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Transitions [begin, end) of one history, read by a range scan that does
+  // not fill the block cache (exports do not evict the sampler's working
+  // set). NOT_FOUND if unknown; OUT_OF_RANGE unless begin <= end <= length.
+  absl::StatusOr<Transitions> ReadRange(absl::string_view history_id,
+                                        uint64_t begin, uint64_t end) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  Stats GetStats() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Writes a consistent RocksDB checkpoint (hard links where possible) into
+  // `directory`, which must not exist; a store can be opened on it.
+  absl::Status Checkpoint(const std::string& directory) const;
+
+  // --- For WindowSampler. ---
+
+  // Incremented by every append that wrote something.
+  uint64_t version() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Blocks until version() != seen or `deadline` passes; true if it changed.
+  bool WaitForChange(uint64_t seen, absl::Time deadline) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Calls fn(index, record, episode_ends) for every history, under a shared
+  // lock: fn must not call back into the store. `index` is the history's
+  // dense in-process number for CopyTransitions; episode_ends[i] is one past
+  // the last transition of episode i.
+  void VisitHistories(
+      absl::FunctionRef<void(uint32_t index, const HistoryRecord& record,
+                             absl::Span<const uint64_t> episode_ends)>
+          fn) const ABSL_LOCKS_EXCLUDED(mu_);
+  // Copies transitions [begin, begin + count) of history `index` into
+  // `dst` (count * obs_dim obs values, count of each other array), through
+  // the decoded-chunk cache. OUT_OF_RANGE if the range is not stored.
+  absl::Status CopyTransitions(uint32_t index, uint64_t begin, uint64_t count,
+                               const TransitionPointers& dst) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  const ChunkCache& chunk_cache() const { return chunk_cache_; }
+  const Options& options() const { return options_; }
+
+ private:
+  struct HistoryState {
+    HistoryRecord record;                // episode_returns stays empty
+    std::vector<uint64_t> chunk_starts;  // first transition of each chunk
+    std::vector<uint64_t> episode_ends;  // one past each episode's end
+  };
+  struct TaskState {
+    std::string split;
+    std::vector<uint32_t> histories;  // indices into histories_
+  };
+  using TaskKey = std::pair<std::string, std::string>;  // env, task_id
+
+  explicit TrajectoryStore(const Options& options);
+  absl::Status OpenDb();
+  absl::Status LoadIndex() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status ReadEpisodeReturns(HistoryRecord* record) const;
+  absl::StatusOr<ChunkCache::Value> GetChunk(uint32_t index,
+                                             const std::string& history_id,
+                                             uint64_t first) const;
+  // Adds a new history to the index; returns its dense index.
+  uint32_t AddHistoryLocked(HistoryState state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  const Options options_;
+  std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::unique_ptr<rocksdb::DB> db_;
+  // Owned; destroyed before db_.
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* chunks_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* chunk_index_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* episodes_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* tasks_cf_ = nullptr;
+
+  mutable ChunkCache chunk_cache_;
+
+  // Serializes appends per history: a history id hashes to one stripe.
+  static constexpr int kAppendStripes = 64;
+  std::array<absl::Mutex, kAppendStripes> append_mu_;
+
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<HistoryState>> histories_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint32_t> by_id_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<TaskKey, TaskState> tasks_ ABSL_GUARDED_BY(mu_);
+  uint64_t total_transitions_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t complete_histories_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace ad::storage
+
+#endif  // AD_STORAGE_TRAJECTORY_STORE_H_

@@ -1,0 +1,301 @@
+#include "storage/trajectory_store.h"
+
+#include <glog/logging.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <thread>
+
+#include "storage/test_util.h"
+
+namespace ad::storage {
+namespace {
+
+using testing::MakeMeta;
+using testing::MakeTransitions;
+using testing::TempDir;
+
+TrajectoryStore::Options SmallOptions(const std::string& path) {
+  TrajectoryStore::Options options;
+  options.path = path;
+  options.block_cache_bytes = 16 << 20;
+  options.write_buffer_bytes = 4 << 20;
+  options.chunk_cache_bytes = 4 << 20;
+  return options;
+}
+
+std::unique_ptr<TrajectoryStore> OpenOrDie(const std::string& path) {
+  auto store = TrajectoryStore::Open(SmallOptions(path));
+  CHECK(store.ok()) << store.status();
+  return std::move(store).value();
+}
+
+absl::StatusOr<TrajectoryStore::AppendResult> AppendChunk(
+    TrajectoryStore& store, const std::string& id, uint64_t seq,
+    const Transitions& t, bool final = false,
+    const HistoryRecord* meta = nullptr) {
+  HistoryRecord default_meta = MakeMeta(id);
+  TrajectoryStore::AppendRequest request;
+  request.history_id = id;
+  request.seq = seq;
+  request.meta = meta != nullptr ? meta : (seq == 0 ? &default_meta : nullptr);
+  request.chunk = t.view();
+  request.final = final;
+  return store.Append(request);
+}
+
+TEST(TrajectoryStoreTest, AppendsAndReadsBackAcrossChunks) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  uint64_t at = 0;
+  for (uint64_t seq = 0; seq < 5; ++seq) {
+    auto result = AppendChunk(*store, "h1", seq, MakeTransitions(1, at, 37),
+                              /*final=*/seq == 4);
+    ASSERT_TRUE(result.ok()) << result.status();
+    at += 37;
+    EXPECT_EQ(result->length, at);
+    EXPECT_FALSE(result->duplicate);
+  }
+  auto range = store->ReadRange("h1", 30, 150);
+  ASSERT_TRUE(range.ok()) << range.status();
+  EXPECT_EQ(range->obs, MakeTransitions(1, 30, 120).obs);
+  EXPECT_EQ(range->dones, MakeTransitions(1, 30, 120).dones);
+  EXPECT_EQ(store->ReadRange("h1", 100, 186).status().code(),
+            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(store->ReadRange("nope", 0, 1).status().code(),
+            absl::StatusCode::kNotFound);
+
+  // CopyTransitions (the sampler's path) agrees with the range scan.
+  Transitions out;
+  out.Resize(2, 50);
+  ASSERT_TRUE(store
+                  ->CopyTransitions(0, 70, 50,
+                                    {out.obs.data(), out.actions.data(),
+                                     out.rewards.data(), out.dones.data()})
+                  .ok());
+  EXPECT_EQ(out.obs, MakeTransitions(1, 70, 50).obs);
+}
+
+TEST(TrajectoryStoreTest, TracksEpisodesAndReturnsAcrossChunks) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  // Episodes of 10; chunks of 7 split them.
+  for (uint64_t seq = 0; seq < 4; ++seq) {
+    ASSERT_TRUE(
+        AppendChunk(*store, "h1", seq, MakeTransitions(1, seq * 7, 7)).ok());
+  }
+  auto record = store->GetHistory("h1");
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->length, 28u);
+  EXPECT_EQ(record->episodes, 2u);
+  EXPECT_EQ(record->episode_returns, (std::vector<float>{1.5f, 1.5f}));
+  EXPECT_FALSE(record->complete);
+}
+
+TEST(TrajectoryStoreTest, RetriedChunkIsAcknowledgedAsDuplicate) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10)).ok());
+  ASSERT_TRUE(AppendChunk(*store, "h1", 1, MakeTransitions(1, 10, 10)).ok());
+  for (uint64_t seq : {0, 1}) {
+    auto again = AppendChunk(*store, "h1", seq, MakeTransitions(1, 0, 10));
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_TRUE(again->duplicate);
+    EXPECT_EQ(again->length, 20u);
+  }
+  EXPECT_EQ(store->GetStats().transitions, 20u);
+  EXPECT_EQ(store->GetHistory("h1")->length, 20u);
+}
+
+TEST(TrajectoryStoreTest, RejectsOutOfOrderAndUnknownContinuations) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  auto unknown = AppendChunk(*store, "ghost", 3, MakeTransitions(1, 0, 10));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(unknown.status().message().find("ghost"), std::string::npos);
+
+  ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10)).ok());
+  auto gap = AppendChunk(*store, "h1", 2, MakeTransitions(1, 10, 10));
+  EXPECT_EQ(gap.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(gap.status().message().find("next expected seq is 1"),
+            std::string::npos)
+      << gap.status();
+  EXPECT_EQ(store->GetStats().transitions, 10u);
+}
+
+TEST(TrajectoryStoreTest, RejectsMalformedChunksWithoutWriting) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10)).ok());
+  struct Case {
+    const char* field;
+    std::function<void(Transitions&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"obs", [](Transitions& t) { t.obs.pop_back(); }},
+      {"rewards", [](Transitions& t) { t.rewards.push_back(0); }},
+      {"dones", [](Transitions& t) { t.dones[3] = 2; }},
+      {"actions", [](Transitions& t) { t.actions[0] = 5; }},
+      {"obs_dim", [](Transitions& t) { t.obs_dim = 3; }},
+  };
+  for (const Case& c : cases) {
+    Transitions t = MakeTransitions(1, 10, 10);
+    c.spoil(t);
+    auto result = AppendChunk(*store, "h1", 1, t);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.field;
+    EXPECT_NE(result.status().message().find(c.field), std::string::npos)
+        << result.status();
+  }
+  Transitions empty;
+  empty.obs_dim = 2;
+  EXPECT_EQ(AppendChunk(*store, "h1", 1, empty).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  auto record = store->GetHistory("h1");
+  EXPECT_EQ(record->length, 10u);
+  EXPECT_EQ(record->next_seq, 1u);
+  // The history still accepts its real next chunk.
+  EXPECT_TRUE(AppendChunk(*store, "h1", 1, MakeTransitions(1, 10, 10)).ok());
+}
+
+TEST(TrajectoryStoreTest, RejectsBadMeta) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  HistoryRecord no_split = MakeMeta("h1");
+  no_split.split = "";
+  EXPECT_EQ(
+      AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10), false, &no_split)
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  HistoryRecord no_env = MakeMeta("h1");
+  no_env.env = "";
+  EXPECT_EQ(
+      AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10), false, &no_env)
+          .status()
+          .code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(AppendChunk(*store, "bad id!", 0, MakeTransitions(1, 0, 10))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  // A task keeps one split: a held-out task cannot gain a train history.
+  HistoryRecord test_meta = MakeMeta("h1", "darkroom/goal=1,1", kTestSplit);
+  ASSERT_TRUE(
+      AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10), false, &test_meta)
+          .ok());
+  auto conflict = AppendChunk(*store, "h2", 0, MakeTransitions(2, 0, 10));
+  EXPECT_EQ(conflict.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->GetStats().histories, 1u);
+}
+
+TEST(TrajectoryStoreTest, CompleteHistoryRefusesMoreChunks) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10)).ok());
+  Transitions empty;
+  empty.obs_dim = 2;
+  ASSERT_TRUE(AppendChunk(*store, "h1", 1, empty, /*final=*/true).ok());
+  EXPECT_TRUE(store->GetHistory("h1")->complete);
+  EXPECT_EQ(store->GetStats().complete_histories, 1u);
+  EXPECT_TRUE(AppendChunk(*store, "h1", 1, empty, true)->duplicate);
+  EXPECT_EQ(
+      AppendChunk(*store, "h1", 2, MakeTransitions(1, 10, 10)).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(TrajectoryStoreTest, ReopenRebuildsIndexAndContinues) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 25)).ok());
+    ASSERT_TRUE(AppendChunk(*store, "h2", 0, MakeTransitions(2, 0, 5)).ok());
+  }
+  auto store = OpenOrDie(dir.path());
+  EXPECT_EQ(store->GetStats().histories, 2u);
+  EXPECT_EQ(store->GetStats().transitions, 30u);
+  EXPECT_TRUE(
+      AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 25))->duplicate);
+  ASSERT_TRUE(AppendChunk(*store, "h1", 1, MakeTransitions(1, 25, 25)).ok());
+  auto record = store->GetHistory("h1");
+  EXPECT_EQ(record->length, 50u);
+  EXPECT_EQ(record->episodes, 5u);
+  EXPECT_EQ(store->ReadRange("h1", 0, 50)->obs, MakeTransitions(1, 0, 50).obs);
+}
+
+TEST(TrajectoryStoreTest, ListsAndQueriesTasks) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  HistoryRecord a = MakeMeta("a", "darkroom/goal=1,1");
+  HistoryRecord b = MakeMeta("b", "darkroom/goal=1,1");
+  HistoryRecord c = MakeMeta("c", "darkroom/goal=2,2", kTestSplit);
+  ASSERT_TRUE(
+      AppendChunk(*store, "a", 0, MakeTransitions(1, 0, 10), false, &a).ok());
+  ASSERT_TRUE(
+      AppendChunk(*store, "b", 0, MakeTransitions(2, 0, 20), true, &b).ok());
+  ASSERT_TRUE(
+      AppendChunk(*store, "c", 0, MakeTransitions(3, 0, 5), false, &c).ok());
+  auto tasks = store->ListTasks("", "");
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].task_id, "darkroom/goal=1,1");
+  EXPECT_EQ(tasks[0].histories, 2u);
+  EXPECT_EQ(tasks[0].transitions, 30u);
+  EXPECT_EQ(tasks[1].split, kTestSplit);
+  EXPECT_EQ(store->ListTasks("darkroom", kTrainSplit).size(), 1u);
+  EXPECT_TRUE(store->ListTasks("bandit", "").empty());
+
+  auto histories = store->QueryTask("darkroom", "darkroom/goal=1,1");
+  ASSERT_TRUE(histories.ok()) << histories.status();
+  ASSERT_EQ(histories->size(), 2u);
+  EXPECT_EQ((*histories)[0].history_id, "a");
+  EXPECT_EQ((*histories)[1].history_id, "b");
+  EXPECT_TRUE((*histories)[1].complete);
+  EXPECT_EQ((*histories)[1].episode_returns.size(), 2u);
+  EXPECT_EQ(store->QueryTask("", "darkroom/goal=1,1")->size(), 2u);
+  EXPECT_EQ(store->QueryTask("darkroom", "darkroom/goal=9,9").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(TrajectoryStoreTest, CheckpointOpensAsAStore) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.Sub("db"));
+  ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 40)).ok());
+  ASSERT_TRUE(store->Checkpoint(dir.Sub("ckpt")).ok());
+  EXPECT_EQ(store->Checkpoint(dir.Sub("ckpt")).code(),
+            absl::StatusCode::kAlreadyExists);
+  // Later writes do not reach the checkpoint.
+  ASSERT_TRUE(AppendChunk(*store, "h1", 1, MakeTransitions(1, 40, 40)).ok());
+  auto copy = OpenOrDie(dir.Sub("ckpt"));
+  EXPECT_EQ(copy->GetHistory("h1")->length, 40u);
+  EXPECT_EQ(copy->ReadRange("h1", 0, 40)->obs, MakeTransitions(1, 0, 40).obs);
+}
+
+TEST(TrajectoryStoreTest, ConcurrentAppendsOfManyHistories) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&store, w] {
+      for (int h = 0; h < 5; ++h) {
+        const std::string id = absl::StrCat("w", w, "h", h);
+        for (uint64_t seq = 0; seq < 10; ++seq) {
+          // Each chunk is sent twice, as a retrying client might.
+          for (int attempt = 0; attempt < 2; ++attempt) {
+            auto r = AppendChunk(*store, id, seq,
+                                 MakeTransitions(w * 10 + h, seq * 16, 16));
+            CHECK(r.ok()) << r.status();
+            CHECK_EQ(r->duplicate, attempt == 1);
+          }
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(store->GetStats().histories, 20u);
+  EXPECT_EQ(store->GetStats().transitions, 20u * 160);
+  EXPECT_EQ(store->ReadRange("w3h4", 0, 160)->obs,
+            MakeTransitions(34, 0, 160).obs);
+}
+
+}  // namespace
+}  // namespace ad::storage
