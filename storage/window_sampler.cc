@@ -8,6 +8,17 @@
 #include "common/status_macros.h"
 
 namespace ad::storage {
+namespace {
+
+// SplitMix64's finalizer: decorrelates (seed, batch) pairs.
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
 
 absl::Status WindowFilter::Validate() const {
   if (split != kTrainSplit && split != kTestSplit) {
@@ -43,7 +54,7 @@ absl::StatusOr<std::unique_ptr<WindowSampler>> WindowSampler::Create(
 
 WindowSampler::WindowSampler(const TrajectoryStore* store,
                              const Options& options)
-    : store_(store), options_(options), rng_(options.seed) {}
+    : store_(store), options_(options), next_batch_(options.first_batch) {}
 
 absl::Status WindowSampler::Refresh(bool force) {
   const uint64_t version = store_->version();
@@ -175,6 +186,8 @@ absl::Status WindowSampler::Next(WindowBatch* batch) {
   batch->transitions.Resize(obs_dim_, static_cast<size_t>(b) * len);
   batch->history_ids.resize(b);
   batch->starts.resize(b);
+  rng_.seed(Mix(Mix(options_.seed) ^ next_batch_));
+  ++next_batch_;
   std::uniform_int_distribution<uint64_t> pick(0, valid_starts() - 1);
   for (uint32_t w = 0; w < b; ++w) {
     const uint64_t u = pick(rng_);

@@ -74,6 +74,10 @@ class WindowSampler {
     uint32_t window_len = 80;   // transitions, not tokens; >= 1
     uint32_t batch_size = 128;  // windows per batch; >= 1
     uint64_t seed = 0;
+    // Index of the first batch Next() returns. Batch i draws from a random
+    // stream derived from (seed, i) alone, so resuming at batch N repeats
+    // what an uninterrupted sampler would have drawn (same stored data).
+    uint64_t first_batch = 0;
     uint32_t episode_stride = 1;  // keep every k-th episode; 0 or 1: all
     // Longest time a view of growing histories is reused.
     absl::Duration refresh_interval = absl::Milliseconds(200);
@@ -96,10 +100,12 @@ class WindowSampler {
   absl::Status WaitUntilReady(uint64_t min_transitions, absl::Time deadline,
                               absl::FunctionRef<bool()> cancelled);
 
-  // Fills `batch` (reusing its buffers) with the next batch_size windows.
+  // Fills `batch` (reusing its buffers) with the next batch_size windows
+  // (batch number next_batch(), which then advances).
   // The errors of WaitUntilReady(0, ...) when nothing can be sampled.
   absl::Status Next(WindowBatch* batch);
 
+  uint64_t next_batch() const { return next_batch_; }
   uint32_t obs_dim() const { return obs_dim_; }
   uint64_t matching_transitions() const { return matching_transitions_; }
   uint64_t valid_starts() const {
@@ -131,6 +137,7 @@ class WindowSampler {
   const TrajectoryStore* store_;
   const Options options_;
   std::mt19937_64 rng_;
+  uint64_t next_batch_;
 
   // The view: candidates with at least one valid start.
   std::vector<Candidate> view_;

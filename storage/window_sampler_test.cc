@@ -147,6 +147,17 @@ TEST_F(WindowSamplerTest, SameSeedSameWindows) {
   EXPECT_EQ(x.history_ids, y.history_ids);
   EXPECT_EQ(x.transitions.obs, y.transitions.obs);
   EXPECT_NE(x.starts, z.starts);
+
+  // Resuming at batch 3 repeats the uninterrupted sampler's batch 3.
+  options.seed = 7;
+  options.first_batch = 3;
+  auto resumed = Sampler(options);
+  ASSERT_TRUE(first->Next(&x).ok());  // batch 1
+  ASSERT_TRUE(first->Next(&x).ok());  // batch 2
+  ASSERT_TRUE(first->Next(&x).ok());  // batch 3
+  ASSERT_TRUE(resumed->Next(&y).ok());
+  EXPECT_EQ(x.starts, y.starts);
+  EXPECT_EQ(x.history_ids, y.history_ids);
 }
 
 TEST_F(WindowSamplerTest, NeverSamplesHeldOutTasks) {
