@@ -5,6 +5,9 @@
 // traffic goes through the kernel's TCP loopback like a separate process's.
 //
 //   build/bin/ad_bench_env_server [--seconds=2] [--batches=1,16,256]
+//                                 [--server=127.0.0.1:50051]
+//
+// With --server, the gRPC side talks to that (separate) ad-env-server.
 //
 // Runtime: about 2 x seconds per batch size (~12 s by default).
 #include <cstdint>
@@ -24,6 +27,9 @@
 #include "services/env/remote_env.h"
 
 ABSL_FLAG(double, seconds, 2.0, "Measuring time per configuration");
+ABSL_FLAG(std::string, server, "",
+          "host:port of a running ad-env-server; empty: start one in this "
+          "process");
 ABSL_FLAG(std::vector<std::string>, batches,
           std::vector<std::string>({"1", "16", "256"}),
           "Batch sizes (instances per session)");
@@ -81,6 +87,10 @@ int Main() {
   options.metrics_port = -1;
   auto server = Server::Start(options, {&service}, nullptr);
   Check(server.status());
+  std::string address = absl::GetFlag(FLAGS_server);
+  if (address.empty()) address = (*server)->address();
+  std::printf("Dark Room, lockstep over one Session stream to %s\n",
+              address.c_str());
 
   const std::vector<std::string> tasks = {"darkroom/goal=2,6"};
   std::printf("%-6s %18s %18s %10s %14s\n", "batch", "in-process st/s",
@@ -89,7 +99,7 @@ int Main() {
     const int n = std::stoi(b);
     auto local = MakeEnv("local", "darkroom", tasks, n, /*seed=*/1);
     Check(local.status());
-    auto remote = MakeEnv((*server)->address(), "darkroom", tasks, n, 1);
+    auto remote = MakeEnv(address, "darkroom", tasks, n, 1);
     Check(remote.status());
     const Result in_process = Measure(**local, budget);
     const Result grpc = Measure(**remote, budget);
