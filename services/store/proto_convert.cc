@@ -1,0 +1,93 @@
+#include "services/store/proto_convert.h"
+
+#include <cstring>
+
+namespace ad::services::store {
+namespace {
+
+template <typename T>
+void CopyInto(absl::Span<const T> from,
+              google::protobuf::RepeatedField<T>* to) {
+  to->Resize(static_cast<int>(from.size()), T());
+  if (!from.empty()) {
+    std::memcpy(to->mutable_data(), from.data(), from.size() * sizeof(T));
+  }
+}
+
+}  // namespace
+
+storage::TransitionsView ViewOf(const ad::v1::TransitionBatch& batch) {
+  storage::TransitionsView v;
+  v.obs_dim = batch.obs_dim();
+  v.obs = absl::MakeConstSpan(batch.obs().data(), batch.obs_size());
+  v.actions = absl::MakeConstSpan(batch.actions().data(), batch.actions_size());
+  v.rewards = absl::MakeConstSpan(batch.rewards().data(), batch.rewards_size());
+  v.dones = absl::MakeConstSpan(
+      reinterpret_cast<const uint8_t*>(batch.dones().data()),
+      batch.dones().size());
+  return v;
+}
+
+void ToProto(const storage::TransitionsView& from,
+             ad::v1::TransitionBatch* out) {
+  out->set_obs_dim(from.obs_dim);
+  CopyInto(from.obs, out->mutable_obs());
+  CopyInto(from.actions, out->mutable_actions());
+  CopyInto(from.rewards, out->mutable_rewards());
+  out->mutable_dones()->assign(reinterpret_cast<const char*>(from.dones.data()),
+                               from.dones.size());
+}
+
+storage::HistoryRecord IdentityFromProto(const ad::v1::HistoryMeta& meta) {
+  storage::HistoryRecord r;
+  r.history_id = meta.history_id();
+  r.env = meta.env();
+  r.task_id = meta.task_id();
+  r.source = meta.source();
+  r.seed = meta.seed();
+  r.stream = meta.stream();
+  r.split = meta.split();
+  r.obs_dim = meta.obs_dim();
+  r.num_actions = meta.num_actions();
+  return r;
+}
+
+void ToProto(const storage::HistoryRecord& r, ad::v1::HistoryMeta* out) {
+  out->set_history_id(r.history_id);
+  out->set_env(r.env);
+  out->set_task_id(r.task_id);
+  out->set_source(r.source);
+  out->set_seed(r.seed);
+  out->set_stream(r.stream);
+  out->set_split(r.split);
+  out->set_obs_dim(r.obs_dim);
+  out->set_num_actions(r.num_actions);
+  out->set_length(r.length);
+  out->set_episodes(r.episodes);
+  out->mutable_episode_returns()->Assign(r.episode_returns.begin(),
+                                         r.episode_returns.end());
+  out->set_complete(r.complete);
+}
+
+storage::WindowFilter FromProto(const ad::v1::WindowFilter& filter) {
+  storage::WindowFilter f;
+  f.env = filter.env();
+  f.task_ids.assign(filter.task_ids().begin(), filter.task_ids().end());
+  f.source = filter.source();
+  f.split = filter.split().empty() ? storage::kTrainSplit : filter.split();
+  f.complete_only = filter.complete_only();
+  return f;
+}
+
+void ToProto(const storage::WindowBatch& batch, uint64_t batch_index,
+             ad::v1::WindowBatch* out) {
+  out->set_batch_size(batch.batch_size);
+  out->set_window_len(batch.window_len);
+  out->set_batch_index(batch_index);
+  ToProto(batch.transitions.view(), out->mutable_transitions());
+  out->mutable_history_ids()->Clear();
+  for (const std::string& id : batch.history_ids) out->add_history_ids(id);
+  out->mutable_starts()->Assign(batch.starts.begin(), batch.starts.end());
+}
+
+}  // namespace ad::services::store

@@ -1,0 +1,39 @@
+// Conversions between the wire types of ad.v1 (store.proto, common.proto)
+// and the storage library's plain structs. Views borrow the message's
+// arrays: the message must outlive the view.
+#ifndef AD_SERVICES_STORE_PROTO_CONVERT_H_
+#define AD_SERVICES_STORE_PROTO_CONVERT_H_
+
+#include "ad/v1/common.pb.h"
+#include "ad/v1/store.pb.h"
+#include "storage/history.h"
+#include "storage/trajectory_store.h"
+#include "storage/transitions.h"
+#include "storage/window_sampler.h"
+
+namespace ad::services::store {
+
+// Borrows the packed arrays of `batch` (dones as bytes).
+storage::TransitionsView ViewOf(const ad::v1::TransitionBatch& batch);
+
+// Copies the transitions into `out`, replacing its arrays.
+void ToProto(const storage::TransitionsView& from,
+             ad::v1::TransitionBatch* out);
+
+// Identity fields only (history_id, env, task_id, source, seed, stream,
+// split, obs_dim, num_actions).
+storage::HistoryRecord IdentityFromProto(const ad::v1::HistoryMeta& meta);
+
+// Every field, episode returns included.
+void ToProto(const storage::HistoryRecord& record, ad::v1::HistoryMeta* out);
+
+// Empty split means "train".
+storage::WindowFilter FromProto(const ad::v1::WindowFilter& filter);
+
+// Moves the sampled batch into `out` (index `batch_index`).
+void ToProto(const storage::WindowBatch& batch, uint64_t batch_index,
+             ad::v1::WindowBatch* out);
+
+}  // namespace ad::services::store
+
+#endif  // AD_SERVICES_STORE_PROTO_CONVERT_H_

@@ -1,0 +1,127 @@
+#include "services/store/store_client.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "services/common/status_convert.h"
+
+namespace ad::services::store {
+
+bool WindowStream::Next(ad::v1::WindowBatch* batch) {
+  if (finished_) return false;
+  return reader_->Read(batch);
+}
+
+absl::Status WindowStream::Finish() {
+  if (!finished_) {
+    finished_ = true;
+    status_ = FromGrpcStatus(reader_->Finish());
+  }
+  return status_;
+}
+
+absl::Status StoreClient::Options::Validate() const {
+  if (address.empty()) return absl::InvalidArgumentError("address is empty");
+  if (rpc_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("rpc_timeout must be positive");
+  }
+  AD_RETURN_IF_ERROR(backoff.Validate());
+  return channel.Validate();
+}
+
+absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Create(
+    const Options& options) {
+  AD_RETURN_IF_ERROR(options.Validate());
+  return std::unique_ptr<StoreClient>(new StoreClient(options));
+}
+
+StoreClient::StoreClient(const Options& options)
+    : options_(options),
+      channel_(MakeChannel(options.address, options.channel)),
+      stub_(ad::v1::StoreService::NewStub(channel_)) {}
+
+absl::Status StoreClient::Call(
+    const char* method, bool retry,
+    absl::FunctionRef<grpc::Status(grpc::ClientContext*)> call) {
+  auto attempt = [&]() -> absl::Status {
+    grpc::ClientContext context;
+    SetDeadline(context, options_.rpc_timeout);
+    absl::Status status = FromGrpcStatus(call(&context));
+    if (status.ok()) return status;
+    return absl::Status(
+        status.code(),
+        absl::StrCat(method, " on ", options_.address, ": ", status.message()));
+  };
+  if (!retry) return attempt();
+  return RetryWithBackoff(options_.backoff, attempt);
+}
+
+absl::StatusOr<ad::v1::ListTasksResponse> StoreClient::ListTasks(
+    const std::string& env, const std::string& split) {
+  ad::v1::ListTasksRequest request;
+  request.set_env(env);
+  request.set_split(split);
+  ad::v1::ListTasksResponse response;
+  AD_RETURN_IF_ERROR(Call("ListTasks", true, [&](grpc::ClientContext* c) {
+    response.Clear();
+    return stub_->ListTasks(c, request, &response);
+  }));
+  return response;
+}
+
+absl::StatusOr<std::vector<ad::v1::HistoryMeta>> StoreClient::QueryTask(
+    const std::string& env, const std::string& task_id) {
+  ad::v1::QueryTaskRequest request;
+  request.set_env(env);
+  request.set_task_id(task_id);
+  ad::v1::QueryTaskResponse response;
+  AD_RETURN_IF_ERROR(Call("QueryTask", true, [&](grpc::ClientContext* c) {
+    response.Clear();
+    return stub_->QueryTask(c, request, &response);
+  }));
+  return std::vector<ad::v1::HistoryMeta>(response.histories().begin(),
+                                          response.histories().end());
+}
+
+absl::StatusOr<ad::v1::GetHistoryResponse> StoreClient::GetHistory(
+    const std::string& history_id, uint64_t begin, uint64_t end) {
+  ad::v1::GetHistoryRequest request;
+  request.set_history_id(history_id);
+  request.set_begin(begin);
+  request.set_end(end);
+  ad::v1::GetHistoryResponse response;
+  AD_RETURN_IF_ERROR(Call("GetHistory", true, [&](grpc::ClientContext* c) {
+    response.Clear();
+    return stub_->GetHistory(c, request, &response);
+  }));
+  return response;
+}
+
+absl::StatusOr<ad::v1::StatsResponse> StoreClient::Stats() {
+  ad::v1::StatsResponse response;
+  AD_RETURN_IF_ERROR(Call("Stats", true, [&](grpc::ClientContext* c) {
+    response.Clear();
+    return stub_->Stats(c, ad::v1::StatsRequest(), &response);
+  }));
+  return response;
+}
+
+absl::StatusOr<std::string> StoreClient::Checkpoint(
+    const std::string& directory) {
+  ad::v1::CheckpointRequest request;
+  request.set_directory(directory);
+  ad::v1::CheckpointResponse response;
+  AD_RETURN_IF_ERROR(Call("Checkpoint", false, [&](grpc::ClientContext* c) {
+    return stub_->Checkpoint(c, request, &response);
+  }));
+  return response.directory();
+}
+
+std::unique_ptr<WindowStream> StoreClient::SampleWindows(
+    const ad::v1::SampleWindowsRequest& request, absl::Duration timeout) {
+  std::unique_ptr<WindowStream> stream(new WindowStream());
+  SetDeadline(stream->context_, timeout);
+  stream->reader_ = stub_->SampleWindows(&stream->context_, request);
+  return stream;
+}
+
+}  // namespace ad::services::store

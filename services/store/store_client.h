@@ -1,0 +1,99 @@
+// A typed client of ad.v1.StoreService for tools and services (adctl, the
+// learner's window source, the evaluator, tests). Every call carries a
+// deadline; idempotent calls (everything but Checkpoint) retry UNAVAILABLE
+// with bounded exponential backoff (services/common/client.h).
+//
+// Appends go through StoreSink (store_sink.h), which pipelines chunks and
+// retries unacknowledged ones.
+//
+// Thread-safe: one client may be shared by many threads (the gRPC stub is).
+// A WindowStream is used by one thread, except Cancel().
+#ifndef AD_SERVICES_STORE_STORE_CLIENT_H_
+#define AD_SERVICES_STORE_STORE_CLIENT_H_
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+#include <grpcpp/support/sync_stream.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ad/v1/store.grpc.pb.h"
+#include "services/common/client.h"
+
+namespace ad::services::store {
+
+// One SampleWindows call: a server stream of WindowBatch messages.
+class WindowStream {
+ public:
+  // Blocks for the next batch (within the stream's deadline); false when
+  // the stream ended, after which Finish() tells why.
+  bool Next(ad::v1::WindowBatch* batch);
+  // The stream's final status (OK once num_batches were read). Call after
+  // Next() returned false, or after Cancel().
+  absl::Status Finish();
+  // Ends the stream soon (Next() returns false). Thread-safe.
+  void Cancel() { context_.TryCancel(); }
+
+ private:
+  friend class StoreClient;
+  WindowStream() = default;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<ad::v1::WindowBatch>> reader_;
+  bool finished_ = false;
+  absl::Status status_;
+};
+
+class StoreClient {
+ public:
+  struct Options {
+    std::string address = "127.0.0.1:50052";
+    absl::Duration rpc_timeout = absl::Seconds(30);  // per unary attempt
+    BackoffOptions backoff;  // retries of UNAVAILABLE (idempotent calls)
+    ChannelOptions channel;
+
+    absl::Status Validate() const;
+  };
+
+  // Does not connect yet (gRPC connects on the first call).
+  static absl::StatusOr<std::unique_ptr<StoreClient>> Create(
+      const Options& options);
+
+  absl::StatusOr<ad::v1::ListTasksResponse> ListTasks(const std::string& env,
+                                                      const std::string& split);
+  absl::StatusOr<std::vector<ad::v1::HistoryMeta>> QueryTask(
+      const std::string& env, const std::string& task_id);
+  // Transitions [begin, end) of a history (end 0: to its end) and its meta.
+  absl::StatusOr<ad::v1::GetHistoryResponse> GetHistory(
+      const std::string& history_id, uint64_t begin, uint64_t end);
+  absl::StatusOr<ad::v1::StatsResponse> Stats();
+  // Not retried (a second attempt would find the directory existing).
+  // Returns the directory the store wrote.
+  absl::StatusOr<std::string> Checkpoint(const std::string& directory);
+
+  // Starts a SampleWindows stream whose whole life (the min-size wait
+  // included) is bounded by `timeout`.
+  std::unique_ptr<WindowStream> SampleWindows(
+      const ad::v1::SampleWindowsRequest& request, absl::Duration timeout);
+
+  const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
+  ad::v1::StoreService::Stub& stub() { return *stub_; }
+
+ private:
+  explicit StoreClient(const Options& options);
+  // One unary call with retries; `call` runs one attempt with `context`.
+  absl::Status Call(const char* method, bool retry,
+                    absl::FunctionRef<grpc::Status(grpc::ClientContext*)> call);
+
+  const Options options_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<ad::v1::StoreService::Stub> stub_;
+};
+
+}  // namespace ad::services::store
+
+#endif  // AD_SERVICES_STORE_STORE_CLIENT_H_
