@@ -1,0 +1,271 @@
+#include "actors/a3c.h"
+
+#include <torch/torch.h>
+
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "actors/discrete_obs.h"
+#include "actors/torch_util.h"
+#include "common/status_macros.h"
+
+namespace ad::actors {
+namespace {
+
+constexpr char kName[] = "a3c";
+
+// MLP trunk with policy and value heads.
+struct ActorCriticImpl : torch::nn::Module {
+  ActorCriticImpl(int in, int hidden, int layers, int num_actions,
+                  std::mt19937_64& rng) {
+    int width = in;
+    for (int i = 0; i < layers; ++i) {
+      trunk.push_back(register_module(absl::StrCat("trunk", i),
+                                      torch::nn::Linear(width, hidden)));
+      InitLinear(trunk.back(), rng);
+      width = hidden;
+    }
+    policy = register_module("policy", torch::nn::Linear(width, num_actions));
+    InitLinear(policy, rng, /*gain=*/0.01);
+    value = register_module("value", torch::nn::Linear(width, 1));
+    InitLinear(value, rng);
+  }
+
+  // Returns (logits [B, A], values [B]).
+  std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor x) {
+    for (auto& layer : trunk) x = torch::relu(layer->forward(x));
+    return {policy->forward(x), value->forward(x).squeeze(-1)};
+  }
+
+  std::vector<torch::nn::Linear> trunk;
+  torch::nn::Linear policy{nullptr};
+  torch::nn::Linear value{nullptr};
+};
+TORCH_MODULE(ActorCritic);
+
+class A3cAgent : public SourceAgent {
+ public:
+  A3cAgent(const TaskSpec& spec, const A3cOptions& options,
+           std::unique_ptr<ObservationEncoder> encoder)
+      : options_(options),
+        encoder_(std::move(encoder)),
+        n_(spec.num_streams),
+        num_actions_(spec.space.num_actions),
+        width_(encoder_->width()),
+        rng_(StreamRng(spec.seed, /*stream=*/0)),
+        net_(nullptr),
+        features_(static_cast<size_t>(options.rollout_len) * n_ * width_),
+        next_features_(static_cast<size_t>(n_) * width_),
+        actions_(static_cast<size_t>(options.rollout_len) * n_),
+        rewards_(actions_.size()),
+        dones_(actions_.size()),
+        values_(actions_.size()),
+        probs_(static_cast<size_t>(n_) * num_actions_) {
+    std::mt19937_64 init_rng = StreamRng(spec.seed, /*stream=*/1);
+    net_ = ActorCritic(width_, options.hidden, options.layers, num_actions_,
+                       init_rng);
+    optimizer_ = std::make_unique<torch::optim::Adam>(
+        net_->parameters(), torch::optim::AdamOptions(options.learning_rate)
+                                .betas({options.adam_beta1, options.adam_beta2})
+                                .eps(options.adam_eps));
+  }
+
+  absl::Status Act(absl::Span<const int32_t> obs,
+                   absl::Span<const int32_t> /*expert*/,
+                   absl::Span<int32_t> actions) override {
+    float* x = features_.data() + static_cast<size_t>(t_) * n_ * width_;
+    encoder_->Encode(obs, n_, x);
+    return TorchCall("a3c act", [&] {
+      torch::NoGradGuard no_grad;
+      auto [logits, values] =
+          net_->forward(torch::from_blob(x, {n_, width_}, torch::kFloat32));
+      torch::Tensor probs = torch::softmax(logits, /*dim=*/1).contiguous();
+      std::memcpy(probs_.data(), probs.data_ptr<float>(),
+                  sizeof(float) * probs_.size());
+      std::memcpy(values_.data() + static_cast<size_t>(t_) * n_,
+                  values.contiguous().data_ptr<float>(), sizeof(float) * n_);
+      std::uniform_real_distribution<float> u(0.0f, 1.0f);
+      for (int i = 0; i < n_; ++i) {
+        const float* p = probs_.data() + static_cast<size_t>(i) * num_actions_;
+        float draw = u(rng_);
+        int a = num_actions_ - 1;
+        for (int k = 0; k < num_actions_; ++k) {
+          draw -= p[k];
+          if (draw < 0) {
+            a = k;
+            break;
+          }
+        }
+        actions[i] = a;
+      }
+    });
+  }
+
+  absl::Status Observe(const StepView& step) override {
+    const size_t base = static_cast<size_t>(t_) * n_;
+    for (int i = 0; i < n_; ++i) {
+      actions_[base + i] = step.actions[i];
+      rewards_[base + i] = step.rewards[i];
+      dones_[base + i] = step.dones[i];
+    }
+    if (++t_ < options_.rollout_len) return absl::OkStatus();
+    t_ = 0;
+    encoder_->Encode(step.next_obs, n_, next_features_.data());
+    return TorchCall("a3c update", [&] { Update(); });
+  }
+
+ private:
+  // One Adam step on the rollout just completed.
+  void Update() {
+    const int T = options_.rollout_len;
+    std::vector<float> bootstrap(n_);
+    {
+      torch::NoGradGuard no_grad;
+      torch::Tensor v =
+          net_->forward(torch::from_blob(next_features_.data(), {n_, width_},
+                                         torch::kFloat32))
+              .second.contiguous();
+      std::memcpy(bootstrap.data(), v.data_ptr<float>(), sizeof(float) * n_);
+    }
+    // GAE(lambda), backwards in time; an episode end cuts the recursion.
+    std::vector<float> advantages(values_.size()), returns(values_.size());
+    const float gamma = static_cast<float>(options_.discount);
+    const float lambda = static_cast<float>(options_.gae_lambda);
+    for (int i = 0; i < n_; ++i) {
+      float next_value = bootstrap[i];
+      float gae = 0;
+      for (int t = T - 1; t >= 0; --t) {
+        const size_t k = static_cast<size_t>(t) * n_ + i;
+        const float not_done = dones_[k] != 0 ? 0.0f : 1.0f;
+        const float delta =
+            rewards_[k] + gamma * not_done * next_value - values_[k];
+        gae = delta + gamma * lambda * not_done * gae;
+        advantages[k] = gae;
+        returns[k] = gae + values_[k];
+        next_value = values_[k];
+      }
+    }
+    const int64_t b = static_cast<int64_t>(T) * n_;
+    torch::Tensor x =
+        torch::from_blob(features_.data(), {b, width_}, torch::kFloat32);
+    torch::Tensor a = torch::from_blob(actions_.data(), {b, 1}, torch::kInt32)
+                          .to(torch::kLong);
+    torch::Tensor adv =
+        torch::from_blob(advantages.data(), {b}, torch::kFloat32);
+    torch::Tensor ret = torch::from_blob(returns.data(), {b}, torch::kFloat32);
+    auto [logits, values] = net_->forward(x);
+    torch::Tensor log_probs = torch::log_softmax(logits, /*dim=*/1);
+    torch::Tensor entropy =
+        -(log_probs.exp() * log_probs).sum(/*dim=*/1).mean();
+    torch::Tensor policy_loss =
+        -(log_probs.gather(1, a).squeeze(1) * adv).mean();
+    torch::Tensor value_loss = 0.5 * (values - ret).pow(2).mean();
+    torch::Tensor loss = policy_loss + options_.value_cost * value_loss -
+                         options_.entropy_cost * entropy;
+    optimizer_->zero_grad();
+    loss.backward();
+    if (options_.max_grad_norm > 0) {
+      torch::nn::utils::clip_grad_norm_(net_->parameters(),
+                                        options_.max_grad_norm);
+    }
+    optimizer_->step();
+  }
+
+  const A3cOptions options_;
+  const std::unique_ptr<ObservationEncoder> encoder_;
+  const int n_;  // streams
+  const int num_actions_;
+  const int width_;      // encoded features per observation
+  std::mt19937_64 rng_;  // action sampling
+  ActorCritic net_;
+  std::unique_ptr<torch::optim::Adam> optimizer_;
+  int t_ = 0;  // step within the rollout
+  // The rollout, [rollout_len][stream] (features: [..][width]).
+  std::vector<float> features_;
+  std::vector<float> next_features_;  // [stream][width], after the last step
+  std::vector<int32_t> actions_;
+  std::vector<float> rewards_;
+  std::vector<uint8_t> dones_;
+  std::vector<float> values_;  // V(o_t) at acting time
+  std::vector<float> probs_;   // scratch, [stream][action]
+};
+
+}  // namespace
+
+absl::StatusOr<A3cOptions> A3cOptions::FromParams(const SourceParams& p) {
+  A3cOptions o;
+  AD_ASSIGN_OR_RETURN(o.learning_rate,
+                      p.Double(kName, "learning_rate", o.learning_rate));
+  AD_ASSIGN_OR_RETURN(o.discount, p.Double(kName, "discount", o.discount));
+  AD_ASSIGN_OR_RETURN(o.gae_lambda,
+                      p.Double(kName, "gae_lambda", o.gae_lambda));
+  AD_ASSIGN_OR_RETURN(o.entropy_cost,
+                      p.Double(kName, "entropy_cost", o.entropy_cost));
+  AD_ASSIGN_OR_RETURN(o.value_cost,
+                      p.Double(kName, "value_cost", o.value_cost));
+  AD_ASSIGN_OR_RETURN(int64_t rollout,
+                      p.Int(kName, "rollout_len", o.rollout_len));
+  AD_ASSIGN_OR_RETURN(int64_t hidden, p.Int(kName, "hidden", o.hidden));
+  AD_ASSIGN_OR_RETURN(int64_t layers, p.Int(kName, "layers", o.layers));
+  AD_ASSIGN_OR_RETURN(o.adam_beta1,
+                      p.Double(kName, "adam_beta1", o.adam_beta1));
+  AD_ASSIGN_OR_RETURN(o.adam_beta2,
+                      p.Double(kName, "adam_beta2", o.adam_beta2));
+  AD_ASSIGN_OR_RETURN(o.adam_eps, p.Double(kName, "adam_eps", o.adam_eps));
+  AD_ASSIGN_OR_RETURN(o.max_grad_norm,
+                      p.Double(kName, "max_grad_norm", o.max_grad_norm));
+  if (rollout < 1 || rollout > 100000 || hidden < 1 || hidden > 65536 ||
+      layers < 1 || layers > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a3c.rollout_len (", rollout, ") must be in [1, 1e5], a3c.hidden (",
+        hidden, ") in [1, 65536], a3c.layers (", layers, ") in [1, 64]"));
+  }
+  o.rollout_len = static_cast<int>(rollout);
+  o.hidden = static_cast<int>(hidden);
+  o.layers = static_cast<int>(layers);
+  AD_RETURN_IF_ERROR(o.Validate());
+  return o;
+}
+
+absl::Status A3cOptions::Validate() const {
+  if (!(learning_rate > 0 && learning_rate < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a3c.learning_rate is ", learning_rate, "; must be in (0, 1)"));
+  }
+  for (auto [name, v] :
+       {std::pair{"discount", discount}, std::pair{"gae_lambda", gae_lambda},
+        std::pair{"adam_beta1", adam_beta1},
+        std::pair{"adam_beta2", adam_beta2}}) {
+    if (!(v >= 0 && v <= 1)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("a3c.", name, " is ", v, "; must be in [0, 1]"));
+    }
+  }
+  if (!(entropy_cost >= 0) || !(value_cost >= 0) || !(adam_eps > 0) ||
+      !(max_grad_norm >= 0)) {
+    return absl::InvalidArgumentError(
+        "a3c.entropy_cost, value_cost and max_grad_norm must be >= 0 and "
+        "adam_eps > 0");
+  }
+  if (rollout_len < 1 || hidden < 1 || layers < 1) {
+    return absl::InvalidArgumentError(
+        "a3c.rollout_len, hidden and layers must be >= 1");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SourceAgent>> MakeA3cAgent(
+    const TaskSpec& spec, const SourceParams& params) {
+  AD_ASSIGN_OR_RETURN(A3cOptions options, A3cOptions::FromParams(params));
+  AD_ASSIGN_OR_RETURN(std::unique_ptr<OneHotEncoder> encoder,
+                      OneHotEncoder::Create(spec.space));
+  std::unique_ptr<SourceAgent> agent;
+  AD_RETURN_IF_ERROR(TorchCall("a3c init", [&] {
+    agent = std::make_unique<A3cAgent>(spec, options, std::move(encoder));
+  }));
+  return agent;
+}
+
+}  // namespace ad::actors

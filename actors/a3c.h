@@ -1,0 +1,56 @@
+// A3C, the source algorithm of the paper's Dark environments (Table 4), as a
+// synchronous batched advantage actor-critic (A2C-style) in LibTorch.
+//
+// All `num_streams` streams of a task share one learner: each environment
+// step runs one forward pass for every stream at once, and every
+// `rollout_len` steps one Adam step is taken on the whole rollout
+// (rollout_len x num_streams transitions), with GAE(lambda) advantages,
+// a value loss and an entropy bonus. This is the documented, deterministic
+// stand-in for the paper's asynchronous actors: the streams still act with
+// the shared learner's current policy and each stream's history is recorded
+// separately, which is what AD's data needs.
+//
+// Network: observations one-hot encoded per component (Dark Room (x, y) -> 18
+// features), `layers` x `hidden` ReLU MLP trunk (3 x 128), a policy head
+// (initialised 100x smaller, so the first policy is near-uniform) and a value
+// head. Episode ends are terminal (no bootstrap): the observation has no
+// clock. Weights are initialised from the agent's seed (thread-safe,
+// reproducible); actions are sampled with a per-task generator.
+//
+// Preset keys (prefix "a3c."): learning_rate, discount, gae_lambda,
+// entropy_cost, value_cost, rollout_len, hidden, layers, adam_beta1,
+// adam_beta2, adam_eps, max_grad_norm (0: no clipping).
+#ifndef AD_ACTORS_A3C_H_
+#define AD_ACTORS_A3C_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "actors/source.h"
+#include "actors/source_params.h"
+
+namespace ad::actors {
+
+struct A3cOptions {
+  double learning_rate = 1e-4;  // Table 4
+  double discount = 0.99;       // Table 4
+  double gae_lambda = 0.95;     // Table 4
+  double entropy_cost = 0.01;   // Table 4
+  double value_cost = 0.5;      // weight of the squared-error value loss
+  int rollout_len = 20;         // env steps per update (one Dark Room episode)
+  int hidden = 128;             // Table 4: MLP hidden dim
+  int layers = 3;               // Table 4: MLP layers
+  double adam_beta1 = 0.9;      // Table 4
+  double adam_beta2 = 0.999;    // Table 4
+  double adam_eps = 1e-6;       // Table 4
+  double max_grad_norm = 0;     // 0: no clipping (Table 4 has none)
+  static absl::StatusOr<A3cOptions> FromParams(const SourceParams& p);
+  absl::Status Validate() const;
+};
+
+absl::StatusOr<std::unique_ptr<SourceAgent>> MakeA3cAgent(
+    const TaskSpec& spec, const SourceParams& params);
+
+}  // namespace ad::actors
+
+#endif  // AD_ACTORS_A3C_H_

@@ -1,0 +1,77 @@
+#include "actors/history_recorder.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "glog/logging.h"
+
+namespace ad::actors {
+
+absl::Status HistoryRecorder::Options::Validate() const {
+  if (chunk_transitions < 1 || chunk_transitions > (1 << 24)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chunk_transitions is ", chunk_transitions, "; must be in [1, 2^24]"));
+  }
+  return absl::OkStatus();
+}
+
+HistoryRecorder::HistoryRecorder(ad::v1::HistoryMeta meta, HistorySink* sink,
+                                 Options options)
+    : meta_(std::move(meta)), sink_(sink), options_(options) {
+  CHECK(sink_ != nullptr);
+  CHECK(options_.Validate().ok()) << options_.Validate();
+  StartChunk();
+}
+
+void HistoryRecorder::StartChunk() {
+  chunk_ = TransitionChunk();
+  chunk_.seq = next_seq_;
+  chunk_.first = static_cast<uint64_t>(transitions_);
+  chunk_.transitions.set_obs_dim(meta_.obs_dim());
+}
+
+absl::Status HistoryRecorder::Record(absl::Span<const int32_t> obs,
+                                     int32_t action, float reward, bool done) {
+  if (finished_) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("history ", meta_.history_id(), " is finished"));
+  }
+  if (obs.size() != meta_.obs_dim()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "obs has ", obs.size(), " values, meta.obs_dim is ", meta_.obs_dim()));
+  }
+  ad::v1::TransitionBatch& t = chunk_.transitions;
+  t.mutable_obs()->Add(obs.begin(), obs.end());
+  t.add_actions(action);
+  t.add_rewards(reward);
+  t.mutable_dones()->push_back(done ? 1 : 0);
+  ++transitions_;
+  current_return_ += reward;
+  if (done) {
+    returns_.push_back(static_cast<float>(current_return_));
+    chunk_.episode_returns.push_back(static_cast<float>(current_return_));
+    current_return_ = 0;
+  }
+  if (chunk_.size() >= options_.chunk_transitions) {
+    return SendChunk(/*final=*/false);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HistoryRecorder::SendChunk(bool final) {
+  absl::Status s = sink_->Append(meta_, chunk_, final);
+  ++next_seq_;
+  StartChunk();
+  return s;
+}
+
+absl::Status HistoryRecorder::Finish(bool complete) {
+  if (finished_) return absl::OkStatus();
+  finished_ = true;
+  if (complete) return SendChunk(/*final=*/true);
+  if (chunk_.size() > 0) return SendChunk(/*final=*/false);
+  return absl::OkStatus();
+}
+
+}  // namespace ad::actors

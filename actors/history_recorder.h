@@ -1,0 +1,68 @@
+// HistoryRecorder: buffers the transitions of one actor stream and hands them
+// to a HistorySink in chunks (every `chunk_transitions` transitions, and a
+// last chunk with final=true when the history ends).
+//
+// One recorder per stream, owned and used by one thread (the task runner that
+// steps the stream's environment). It borrows the sink, which must outlive
+// it. It also keeps the per-episode returns of the whole history, which the
+// runner reads for metrics and tests read for learning curves.
+#ifndef AD_ACTORS_HISTORY_RECORDER_H_
+#define AD_ACTORS_HISTORY_RECORDER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "actors/history_sink.h"
+
+namespace ad::actors {
+
+class HistoryRecorder {
+ public:
+  struct Options {
+    int64_t chunk_transitions = 4096;  // transitions per non-final chunk
+    absl::Status Validate() const;
+  };
+
+  // `meta` names the history (see HistorySink::Append). Dies if `sink` is
+  // null or the options are invalid (callers validate them first).
+  HistoryRecorder(ad::v1::HistoryMeta meta, HistorySink* sink, Options options);
+
+  // Records transition t: the stream saw `obs` (meta.obs_dim values), took
+  // `action`, received `reward`; `done` if the step ended the episode. Sends
+  // a chunk when the buffer is full. FAILED_PRECONDITION after Finish.
+  absl::Status Record(absl::Span<const int32_t> obs, int32_t action,
+                      float reward, bool done);
+
+  // Sends what is buffered. With complete=true the chunk is marked final
+  // (the history is whole); with complete=false (an interrupted run) it is
+  // sent as an ordinary chunk and the history stays open in the sink.
+  // Further Records fail either way.
+  absl::Status Finish(bool complete);
+
+  const ad::v1::HistoryMeta& meta() const { return meta_; }
+  int64_t transitions() const { return transitions_; }
+  // Returns of the completed episodes, in order.
+  const std::vector<float>& episode_returns() const { return returns_; }
+  // Return accumulated so far in the episode in progress.
+  double current_return() const { return current_return_; }
+
+ private:
+  absl::Status SendChunk(bool final);
+  void StartChunk();
+
+  ad::v1::HistoryMeta meta_;
+  HistorySink* sink_;  // not owned
+  Options options_;
+  TransitionChunk chunk_;
+  uint64_t next_seq_ = 0;
+  int64_t transitions_ = 0;
+  std::vector<float> returns_;
+  double current_return_ = 0;
+  bool finished_ = false;
+};
+
+}  // namespace ad::actors
+
+#endif  // AD_ACTORS_HISTORY_RECORDER_H_

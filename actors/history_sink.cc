@@ -1,0 +1,65 @@
+#include "actors/history_sink.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace ad::actors {
+
+absl::Status ValidateChunk(const ad::v1::HistoryMeta& meta,
+                           const TransitionChunk& chunk) {
+  if (meta.history_id().empty() || meta.env().empty() ||
+      meta.task_id().empty() || meta.source().empty()) {
+    return absl::InvalidArgumentError(
+        "meta: history_id, env, task_id and source must all be non-empty");
+  }
+  for (char c : meta.history_id()) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                    c == ':' || c == '/' || c == '=' || c == ',' || c == '-';
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("meta.history_id '", meta.history_id(),
+                       "' has a character outside [A-Za-z0-9._:/=,-]"));
+    }
+  }
+  if (meta.obs_dim() == 0 || meta.num_actions() == 0) {
+    return absl::InvalidArgumentError(
+        "meta: obs_dim and num_actions must be positive");
+  }
+  const ad::v1::TransitionBatch& t = chunk.transitions;
+  if (t.obs_dim() != meta.obs_dim()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk.transitions.obs_dim is ", t.obs_dim(),
+                     ", meta.obs_dim is ", meta.obs_dim()));
+  }
+  const int64_t n = t.actions_size();
+  if (t.rewards_size() != n || static_cast<int64_t>(t.dones().size()) != n ||
+      static_cast<int64_t>(t.obs_size()) != n * t.obs_dim()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chunk.transitions: ", n, " actions but ", t.rewards_size(),
+        " rewards, ", t.dones().size(), " dones and ", t.obs_size(),
+        " obs values (want ", n * t.obs_dim(), ")"));
+  }
+  int64_t done_count = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t a = t.actions(static_cast<int>(i));
+    if (a < 0 || a >= static_cast<int32_t>(meta.num_actions())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("chunk.transitions.actions[", i, "] = ", a,
+                       " is outside [0, ", meta.num_actions(), ")"));
+    }
+    const auto d = static_cast<uint8_t>(t.dones()[i]);
+    if (d > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "chunk.transitions.dones[", i, "] = ", d, "; must be 0 or 1"));
+    }
+    done_count += d;
+  }
+  if (static_cast<int64_t>(chunk.episode_returns.size()) != done_count) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("chunk.episode_returns has ", chunk.episode_returns.size(),
+                     " entries but the chunk ends ", done_count, " episodes"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ad::actors

@@ -1,0 +1,56 @@
+#include "actors/source_params.h"
+
+#include "actors/source_registry.h"
+#include "gtest/gtest.h"
+
+namespace ad::actors {
+namespace {
+
+TEST(SourceParamsTest, SourceKeyOverridesGenericKey) {
+  auto params = SourceParams::Parse(
+      "# comment\nstreams: 4\n a3c.streams : 32  # trailing\n", "inline");
+  ASSERT_TRUE(params.ok()) << params.status();
+  EXPECT_EQ(*params->Int("a3c", "streams", 1), 32);
+  EXPECT_EQ(*params->Int("dqn", "streams", 1), 4);
+  EXPECT_EQ(*params->Int("dqn", "episodes", 9), 9);
+}
+
+TEST(SourceParamsTest, MalformedLineNamesTheLine) {
+  auto params = SourceParams::Parse("streams: 4\nbogus line\n", "inline");
+  EXPECT_EQ(params.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(params.status().message().find("line 2"), std::string::npos);
+}
+
+TEST(SourceParamsTest, NonNumberIsAnError) {
+  SourceParams params;
+  ASSERT_TRUE(params.Override("a3c.learning_rate=fast").ok());
+  EXPECT_EQ(params.Double("a3c", "learning_rate", 1e-4).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SourceParamsTest, UnreadSourceKeyIsReported) {
+  SourceParams params;
+  ASSERT_TRUE(params.Override("a3c.learning_rat=1e-3").ok());
+  ASSERT_TRUE(params.Double("a3c", "learning_rate", 1e-4).ok());
+  absl::Status s = params.CheckAllUsed("a3c");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("a3c.learning_rat"), std::string::npos);
+}
+
+TEST(SourceParamsTest, CompiledPresetsLoadAndGiveValidBudgets) {
+  for (const char* name : {"test", "cpu-demo", "paper"}) {
+    SCOPED_TRACE(name);
+    auto params = SourceParams::LoadPreset(name);
+    ASSERT_TRUE(params.ok()) << params.status();
+    for (const std::string& source : SourceNames()) {
+      EXPECT_TRUE(BudgetFor(source, *params).ok()) << source;
+    }
+  }
+  auto paper = SourceParams::LoadPreset("paper");
+  EXPECT_EQ(*paper->Int("a3c", "streams", 0), 100);
+  EXPECT_EQ(SourceParams::LoadPreset("nope").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace ad::actors
