@@ -4,7 +4,8 @@
 #   ad_library(NAME envs SRCS a.cc b.cc DEPS ad_common absl::status)
 #     -> static library `ad_envs`, include root is the repository root.
 #   ad_test(NAME envs SRCS a_test.cc DEPS ad_envs [LABELS slow])
-#     -> gtest binary `ad_envs_test`, registered with ctest via gtest_discover_tests.
+#     -> gtest binary `ad_envs_test`; its tests are registered with ctest as
+#        `envs.Suite.Name` (so `ctest -R '^envs\.'` selects a module) and labelled `envs`.
 #   ad_binary(NAME ad-store SRCS main.cc DEPS ...)
 #     -> executable `ad-store` in ${CMAKE_BINARY_DIR}/bin.
 #
@@ -35,6 +36,7 @@ function(ad_test)
   target_link_libraries(ad_${AD_NAME}_test PRIVATE ${AD_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   ad_apply_warnings(ad_${AD_NAME}_test)
   gtest_discover_tests(ad_${AD_NAME}_test
+    TEST_PREFIX "${AD_NAME}."
     DISCOVERY_TIMEOUT 60
     PROPERTIES TIMEOUT ${AD_TIMEOUT} LABELS "${AD_NAME};${AD_LABELS}"
                ENVIRONMENT "AD_BIN_DIR=${CMAKE_BINARY_DIR}/bin;AD_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
