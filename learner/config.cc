@@ -1,0 +1,449 @@
+#include "learner/config.h"
+
+#include <cmath>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/status_macros.h"
+#include "learner/presets_embedded.h"
+
+namespace ad::learner {
+namespace {
+
+// One configurable key: how to parse a value into a config and print it.
+struct Field {
+  std::string key;
+  std::function<absl::Status(absl::string_view, LearnerConfig&)> parse;
+  std::function<std::string(const LearnerConfig&)> format;
+};
+
+absl::Status BadValue(absl::string_view key, absl::string_view value,
+                      absl::string_view expected) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "key '", key, "': cannot parse '", value, "' as ", expected));
+}
+
+// Builders for the field table. `get` returns a reference to the member.
+template <typename Get>
+Field MakeInt(std::string key, Get get) {
+  Field f;
+  f.key = key;
+  f.parse = [key, get](absl::string_view v, LearnerConfig& c) -> absl::Status {
+    auto& field = get(c);
+    int64_t x = 0;
+    if (!absl::SimpleAtoi(v, &x)) return BadValue(key, v, "an integer");
+    using T = std::decay_t<decltype(field)>;
+    if (std::is_unsigned_v<T> && x < 0) {
+      return BadValue(key, v, "a non-negative integer");
+    }
+    field = static_cast<T>(x);
+    return absl::OkStatus();
+  };
+  f.format = [get](const LearnerConfig& c) { return absl::StrCat(get(c)); };
+  return f;
+}
+
+template <typename Get>
+Field MakeDouble(std::string key, Get get) {
+  Field f;
+  f.key = key;
+  f.parse = [key, get](absl::string_view v, LearnerConfig& c) -> absl::Status {
+    double x = 0;
+    if (!absl::SimpleAtod(v, &x) || !std::isfinite(x)) {
+      return BadValue(key, v, "a finite number");
+    }
+    get(c) = x;
+    return absl::OkStatus();
+  };
+  f.format = [get](const LearnerConfig& c) {
+    // %.17g round-trips every double.
+    std::ostringstream out;
+    out.precision(17);
+    out << get(c);
+    return out.str();
+  };
+  return f;
+}
+
+template <typename Get>
+Field MakeBool(std::string key, Get get) {
+  Field f;
+  f.key = key;
+  f.parse = [key, get](absl::string_view v, LearnerConfig& c) -> absl::Status {
+    bool x = false;
+    if (!absl::SimpleAtob(v, &x)) return BadValue(key, v, "true or false");
+    get(c) = x;
+    return absl::OkStatus();
+  };
+  f.format = [get](const LearnerConfig& c) {
+    return std::string(get(c) ? "true" : "false");
+  };
+  return f;
+}
+
+template <typename Get>
+Field MakeString(std::string key, Get get) {
+  Field f;
+  f.key = key;
+  f.parse = [get](absl::string_view v, LearnerConfig& c) -> absl::Status {
+    get(c) = std::string(v);
+    return absl::OkStatus();
+  };
+  f.format = [get](const LearnerConfig& c) { return get(c); };
+  return f;
+}
+
+template <typename Get>
+Field MakeIntList(std::string key, Get get) {
+  Field f;
+  f.key = key;
+  f.parse = [key, get](absl::string_view v, LearnerConfig& c) -> absl::Status {
+    std::vector<int32_t> values;
+    for (absl::string_view part : absl::StrSplit(v, ',')) {
+      part = absl::StripAsciiWhitespace(part);
+      int32_t x = 0;
+      if (!absl::SimpleAtoi(part, &x)) {
+        return BadValue(key, v, "a comma-separated list of integers");
+      }
+      values.push_back(x);
+    }
+    get(c) = std::move(values);
+    return absl::OkStatus();
+  };
+  f.format = [get](const LearnerConfig& c) {
+    return absl::StrJoin(get(c), ", ");
+  };
+  return f;
+}
+
+// A generic lambda, so that one accessor serves const and non-const configs.
+#define AD_MEMBER(path) \
+  [](auto& c) -> auto& { return c.path; }
+
+const std::vector<Field>& Fields() {
+  static const auto* fields = new std::vector<Field>{
+      MakeString("preset", AD_MEMBER(preset)),
+      MakeString("model.obs_encoder", AD_MEMBER(model.obs_encoder)),
+      MakeInt("model.obs_dim", AD_MEMBER(model.obs_dim)),
+      MakeIntList("model.obs_high", AD_MEMBER(model.obs_high)),
+      MakeInt("model.num_actions", AD_MEMBER(model.num_actions)),
+      MakeInt("model.context_len", AD_MEMBER(model.context_len)),
+      MakeInt("model.embed_dim", AD_MEMBER(model.embed_dim)),
+      MakeInt("model.num_layers", AD_MEMBER(model.num_layers)),
+      MakeInt("model.num_heads", AD_MEMBER(model.num_heads)),
+      MakeInt("model.ff_dim", AD_MEMBER(model.ff_dim)),
+      MakeBool("model.post_norm", AD_MEMBER(model.post_norm)),
+      MakeDouble("model.dropout", AD_MEMBER(model.dropout)),
+      MakeDouble("model.attention_dropout", AD_MEMBER(model.attention_dropout)),
+      MakeDouble("model.sequence_mask_prob",
+                 AD_MEMBER(model.sequence_mask_prob)),
+      MakeInt("train.batch_size", AD_MEMBER(train.batch_size)),
+      MakeInt("train.steps", AD_MEMBER(train.steps)),
+      MakeDouble("train.label_smoothing", AD_MEMBER(train.label_smoothing)),
+      MakeDouble("train.adam_beta1", AD_MEMBER(train.adam_beta1)),
+      MakeDouble("train.adam_beta2", AD_MEMBER(train.adam_beta2)),
+      MakeDouble("train.adam_eps", AD_MEMBER(train.adam_eps)),
+      MakeDouble("train.weight_decay", AD_MEMBER(train.weight_decay)),
+      MakeDouble("train.grad_clip_norm", AD_MEMBER(train.grad_clip_norm)),
+      MakeDouble("train.lr_init", AD_MEMBER(train.lr_init)),
+      MakeDouble("train.lr_peak", AD_MEMBER(train.lr_peak)),
+      MakeDouble("train.lr_final", AD_MEMBER(train.lr_final)),
+      MakeInt("train.warmup_steps", AD_MEMBER(train.warmup_steps)),
+      MakeInt("train.checkpoint_every", AD_MEMBER(train.checkpoint_every)),
+      MakeInt("train.keep_checkpoints", AD_MEMBER(train.keep_checkpoints)),
+      MakeInt("train.seed", AD_MEMBER(train.seed)),
+      MakeString("data.env", AD_MEMBER(data.env)),
+      MakeString("data.split", AD_MEMBER(data.split)),
+      MakeString("data.source", AD_MEMBER(data.source)),
+      MakeInt("data.episode_stride", AD_MEMBER(data.episode_stride)),
+      MakeInt("data.prefetch_batches", AD_MEMBER(data.prefetch_batches)),
+      MakeInt("data.min_transitions", AD_MEMBER(data.min_transitions)),
+  };
+  return *fields;
+}
+
+#undef AD_MEMBER
+
+const Field* FindField(absl::string_view key) {
+  for (const Field& f : Fields()) {
+    if (f.key == key) return &f;
+  }
+  return nullptr;
+}
+
+absl::Status UnknownKey(absl::string_view key) {
+  std::vector<std::string> keys;
+  for (const Field& f : Fields()) keys.push_back(f.key);
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown key '", key, "'; known keys: ", absl::StrJoin(keys, ", ")));
+}
+
+// Splits "key = value" (value may be empty); INVALID_ARGUMENT without '='.
+absl::StatusOr<std::pair<absl::string_view, absl::string_view>> SplitAssignment(
+    absl::string_view line) {
+  size_t eq = line.find('=');
+  if (eq == absl::string_view::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected 'key = value', got '", line, "'"));
+  }
+  return std::make_pair(absl::StripAsciiWhitespace(line.substr(0, eq)),
+                        absl::StripAsciiWhitespace(line.substr(eq + 1)));
+}
+
+absl::Status OutOfRange(absl::string_view key, absl::string_view value,
+                        absl::string_view allowed) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("key '", key, "' = ", value, ": must be ", allowed));
+}
+
+bool InUnit(double x) { return x >= 0.0 && x < 1.0; }
+
+}  // namespace
+
+absl::Status ModelOptions::Validate() const {
+  if (obs_encoder != "discrete") {
+    return OutOfRange("model.obs_encoder", obs_encoder,
+                      "\"discrete\" (the pixel encoder is not implemented)");
+  }
+  if (obs_dim < 1 || obs_dim > 64) {
+    return OutOfRange("model.obs_dim", absl::StrCat(obs_dim), "in [1, 64]");
+  }
+  if (static_cast<int>(obs_high.size()) != obs_dim) {
+    return OutOfRange(
+        "model.obs_high", absl::StrJoin(obs_high, ","),
+        absl::StrCat("a list of model.obs_dim = ", obs_dim, " values"));
+  }
+  for (int32_t h : obs_high) {
+    if (h < 1 || h > 1 << 20) {
+      return OutOfRange("model.obs_high", absl::StrCat(h),
+                        "a list of values in [1, 1048576]");
+    }
+  }
+  if (num_actions < 2 || num_actions > 4096) {
+    return OutOfRange("model.num_actions", absl::StrCat(num_actions),
+                      "in [2, 4096]");
+  }
+  if (context_len < 1 || context_len > 16384) {
+    return OutOfRange("model.context_len", absl::StrCat(context_len),
+                      "in [1, 16384]");
+  }
+  if (embed_dim < 1 || embed_dim > 8192) {
+    return OutOfRange("model.embed_dim", absl::StrCat(embed_dim),
+                      "in [1, 8192]");
+  }
+  if (num_layers < 1 || num_layers > 64) {
+    return OutOfRange("model.num_layers", absl::StrCat(num_layers),
+                      "in [1, 64]");
+  }
+  if (num_heads < 1 || embed_dim % num_heads != 0) {
+    return OutOfRange(
+        "model.num_heads", absl::StrCat(num_heads),
+        absl::StrCat(">= 1 and divide model.embed_dim = ", embed_dim));
+  }
+  if (ff_dim < 1 || ff_dim > 65536) {
+    return OutOfRange("model.ff_dim", absl::StrCat(ff_dim), "in [1, 65536]");
+  }
+  if (!InUnit(dropout)) {
+    return OutOfRange("model.dropout", absl::StrCat(dropout), "in [0, 1)");
+  }
+  if (!InUnit(attention_dropout)) {
+    return OutOfRange("model.attention_dropout",
+                      absl::StrCat(attention_dropout), "in [0, 1)");
+  }
+  if (!InUnit(sequence_mask_prob)) {
+    return OutOfRange("model.sequence_mask_prob",
+                      absl::StrCat(sequence_mask_prob), "in [0, 1)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TrainOptions::Validate() const {
+  if (batch_size < 1 || batch_size > 65536) {
+    return OutOfRange("train.batch_size", absl::StrCat(batch_size),
+                      "in [1, 65536]");
+  }
+  if (steps < 1) {
+    return OutOfRange("train.steps", absl::StrCat(steps), ">= 1");
+  }
+  if (!InUnit(label_smoothing)) {
+    return OutOfRange("train.label_smoothing", absl::StrCat(label_smoothing),
+                      "in [0, 1)");
+  }
+  if (!InUnit(adam_beta1)) {
+    return OutOfRange("train.adam_beta1", absl::StrCat(adam_beta1),
+                      "in [0, 1)");
+  }
+  if (!InUnit(adam_beta2)) {
+    return OutOfRange("train.adam_beta2", absl::StrCat(adam_beta2),
+                      "in [0, 1)");
+  }
+  if (!(adam_eps > 0)) {
+    return OutOfRange("train.adam_eps", absl::StrCat(adam_eps), "> 0");
+  }
+  if (weight_decay < 0) {
+    return OutOfRange("train.weight_decay", absl::StrCat(weight_decay), ">= 0");
+  }
+  if (grad_clip_norm < 0) {
+    return OutOfRange("train.grad_clip_norm", absl::StrCat(grad_clip_norm),
+                      ">= 0 (0 disables clipping)");
+  }
+  if (!(lr_init >= 0 && lr_init <= 1)) {
+    return OutOfRange("train.lr_init", absl::StrCat(lr_init), "in [0, 1]");
+  }
+  if (!(lr_peak > 0 && lr_peak <= 1)) {
+    return OutOfRange("train.lr_peak", absl::StrCat(lr_peak), "in (0, 1]");
+  }
+  if (!(lr_final >= 0 && lr_final <= lr_peak)) {
+    return OutOfRange("train.lr_final", absl::StrCat(lr_final),
+                      "in [0, train.lr_peak]");
+  }
+  if (warmup_steps < 0 || warmup_steps > steps) {
+    return OutOfRange("train.warmup_steps", absl::StrCat(warmup_steps),
+                      "in [0, train.steps]");
+  }
+  if (checkpoint_every < 0) {
+    return OutOfRange("train.checkpoint_every", absl::StrCat(checkpoint_every),
+                      ">= 0");
+  }
+  if (keep_checkpoints < 1) {
+    return OutOfRange("train.keep_checkpoints", absl::StrCat(keep_checkpoints),
+                      ">= 1");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DataOptions::Validate() const {
+  if (env.empty()) return OutOfRange("data.env", "''", "non-empty");
+  if (split != "train") {
+    return OutOfRange("data.split", split,
+                      "\"train\": the learner never samples held-out tasks");
+  }
+  if (episode_stride < 1) {
+    return OutOfRange("data.episode_stride", absl::StrCat(episode_stride),
+                      ">= 1");
+  }
+  if (prefetch_batches < 1 || prefetch_batches > 1024) {
+    return OutOfRange("data.prefetch_batches", absl::StrCat(prefetch_batches),
+                      "in [1, 1024]");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LearnerConfig::Validate() const {
+  if (preset.empty()) return OutOfRange("preset", "''", "non-empty");
+  AD_RETURN_IF_ERROR(model.Validate());
+  AD_RETURN_IF_ERROR(train.Validate());
+  return data.Validate();
+}
+
+absl::StatusOr<LearnerConfig> ParseConfig(absl::string_view text,
+                                          absl::string_view origin) {
+  LearnerConfig config;
+  absl::flat_hash_set<std::string> seen;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    size_t hash = line.find('#');
+    if (hash != absl::string_view::npos) line = line.substr(0, hash);
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) continue;
+    auto where = [&](const absl::Status& s) {
+      return absl::Status(
+          s.code(), absl::StrCat(origin, ":", line_number, ": ", s.message()));
+    };
+    auto assignment = SplitAssignment(line);
+    if (!assignment.ok()) return where(assignment.status());
+    auto [key, value] = *assignment;
+    const Field* field = FindField(key);
+    if (field == nullptr) return where(UnknownKey(key));
+    if (!seen.insert(std::string(key)).second) {
+      return where(absl::InvalidArgumentError(
+          absl::StrCat("key '", key, "' is set twice")));
+    }
+    if (absl::Status s = field->parse(value, config); !s.ok()) return where(s);
+  }
+  if (absl::Status s = config.Validate(); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(origin, ": ", s.message()));
+  }
+  return config;
+}
+
+std::string FormatConfig(const LearnerConfig& config) {
+  std::string out;
+  for (const Field& f : Fields()) {
+    absl::StrAppend(&out, f.key, " = ", f.format(config), "\n");
+  }
+  return out;
+}
+
+absl::StatusOr<LearnerConfig> BuiltinPreset(absl::string_view name) {
+  for (const EmbeddedPreset& p : EmbeddedPresets()) {
+    if (p.name == name) {
+      AD_ASSIGN_OR_RETURN(
+          LearnerConfig config,
+          ParseConfig(p.text, absl::StrCat("learner/presets/", name, ".cfg")));
+      return config;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat(
+      "no preset named '", name,
+      "'; known presets: ", absl::StrJoin(BuiltinPresetNames(), ", ")));
+}
+
+std::vector<std::string> BuiltinPresetNames() {
+  std::vector<std::string> names;
+  for (const EmbeddedPreset& p : EmbeddedPresets()) names.emplace_back(p.name);
+  return names;
+}
+
+absl::StatusOr<LearnerConfig> LoadConfig(absl::string_view name_or_path) {
+  bool is_path = absl::StrContains(name_or_path, '/') ||
+                 absl::EndsWith(name_or_path, ".cfg");
+  if (!is_path) return BuiltinPreset(name_or_path);
+  std::ifstream in{std::string(name_or_path)};
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read config file '", name_or_path, "'"));
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  AD_ASSIGN_OR_RETURN(LearnerConfig config,
+                      ParseConfig(buffer.str(), name_or_path));
+  // A file that does not name itself is named after its stem.
+  if (config.preset == LearnerConfig().preset) {
+    absl::string_view stem = name_or_path;
+    size_t slash = stem.rfind('/');
+    if (slash != absl::string_view::npos) stem = stem.substr(slash + 1);
+    absl::ConsumeSuffix(&stem, ".cfg");
+    config.preset = std::string(stem);
+  }
+  return config;
+}
+
+absl::Status ApplyOverrides(const std::vector<std::string>& overrides,
+                            LearnerConfig& config) {
+  for (const std::string& item : overrides) {
+    AD_ASSIGN_OR_RETURN(auto assignment, SplitAssignment(item));
+    auto [key, value] = assignment;
+    const Field* field = FindField(key);
+    if (field == nullptr) return UnknownKey(key);
+    AD_RETURN_IF_ERROR(field->parse(value, config));
+  }
+  return config.Validate();
+}
+
+bool operator==(const LearnerConfig& a, const LearnerConfig& b) {
+  return FormatConfig(a) == FormatConfig(b);
+}
+
+}  // namespace ad::learner
