@@ -11,6 +11,7 @@ Usage: plot_curves.py REPORT_JSON OUT_PNG [--x episodes|env_steps]
 import argparse
 import json
 import math
+import textwrap
 import sys
 
 import matplotlib
@@ -60,13 +61,16 @@ def main(argv):
     n = max(1, len(panels))
     cols = min(n, 3)
     rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.9 * rows),
+    width = max(7.5, 5.2 * cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width, 4.2 * rows),
                              squeeze=False)
     for i, panel in enumerate(panels):
         ax = axes[i // cols][i % cols]
         used = set()
         longest = 1
         for curve in panel["curves"]:
+            if curve["method"] == "optimal" and panel.get("optimal") is not None:
+                continue  # drawn as the dashed reference line below
             mean = finite(curve["mean"])
             std = finite(curve["std"])
             if not mean:
@@ -97,7 +101,7 @@ def main(argv):
     for j in range(len(panels), rows * cols):
         axes[j // cols][j % cols].axis("off")
     title = report.get("title") or report.get("experiment", "")
-    fig.suptitle(title, fontsize=11)
+    fig.suptitle(textwrap.fill(title, 110), fontsize=10)
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
     return 0

@@ -147,6 +147,7 @@ absl::StatusOr<RolloutResult> RunRollout(const envs::EnvFamily& family,
         envs::StepOutput{absl::MakeSpan(next_obs), absl::MakeSpan(rewards),
                          absl::MakeSpan(dones)}));
     AD_RETURN_IF_ERROR(context.Push(obs, actions, rewards, dones));
+    if (hooks.on_transition) hooks.on_transition(obs, actions, rewards, dones);
     int now_slowest = options.episodes;
     for (int r = 0; r < num_rows; ++r) {
       if (episodes_done[r] < options.episodes) {

@@ -56,6 +56,12 @@ struct RolloutHooks {
   std::function<void(int episodes_done)> on_episode;
   // Polled once per step; true stops the rollout with CANCELLED.
   std::function<bool()> cancelled;
+  // Called after every step with the batch's transitions (obs before the
+  // step, actions, rewards, dones; one per row), e.g. to record prompts.
+  std::function<void(
+      absl::Span<const int32_t> obs, absl::Span<const int32_t> actions,
+      absl::Span<const float> rewards, absl::Span<const uint8_t> dones)>
+      on_transition;
 };
 
 struct RolloutResult {

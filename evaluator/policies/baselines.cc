@@ -4,12 +4,14 @@
 
 #include "absl/strings/str_format.h"
 #include "envs/grid.h"
+#include "glog/logging.h"
 
 namespace ad::evaluator {
 namespace {
 
 constexpr uint64_t kRandomSalt = 0x52414e44;     // "RAND"
 constexpr uint64_t kHeuristicSalt = 0x48455552;  // "HEUR"
+constexpr uint64_t kNoisySalt = 0x4e4f4953;      // "NOIS"
 
 std::vector<envs::SplitMix64> MakeStreams(absl::Span<const RowSpec> rows,
                                           uint64_t salt) {
@@ -93,6 +95,43 @@ absl::Status OptimalPolicy::Act(const ContextBatch& context,
   }
   std::copy_n(expert_.begin() + context.global_row(0), context.rows(),
               actions.begin());
+  return absl::OkStatus();
+}
+
+NoisyExpertPolicy::NoisyExpertPolicy(double epsilon) : epsilon_(epsilon) {
+  CHECK(epsilon >= 0.0 && epsilon <= 1.0) << "epsilon " << epsilon;
+}
+
+std::string NoisyExpertPolicy::name() const {
+  return absl::StrFormat("noisy_expert(eps=%.2f)", epsilon_);
+}
+
+absl::Status NoisyExpertPolicy::Begin(const envs::SpaceSpec& space,
+                                      absl::Span<const RowSpec> rows) {
+  num_actions_ = space.num_actions;
+  expert_.assign(rows.size(), 0);
+  streams_ = MakeStreams(rows, kNoisySalt);
+  return absl::OkStatus();
+}
+
+absl::Status NoisyExpertPolicy::Act(const ContextBatch& context,
+                                    const envs::BatchedEnv& oracle,
+                                    absl::Span<int32_t> actions) {
+  if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
+  if (static_cast<int>(expert_.size()) != oracle.num_envs()) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "noisy expert policy: oracle has %d envs but Begin had %d rows",
+        oracle.num_envs(), expert_.size()));
+  }
+  if (absl::Status s = oracle.ExpertActions(absl::MakeSpan(expert_)); !s.ok()) {
+    return s;
+  }
+  for (int r = 0; r < context.rows(); ++r) {
+    envs::SplitMix64& stream = streams_[context.global_row(r)];
+    const bool explore = stream.NextUnit() < epsilon_;
+    const int32_t random = static_cast<int32_t>(stream.NextBelow(num_actions_));
+    actions[r] = explore ? random : expert_[context.global_row(r)];
+  }
   return absl::OkStatus();
 }
 

@@ -55,6 +55,26 @@ class OptimalPolicy : public InContextPolicy {
   std::vector<int32_t> expert_;  // scratch, one per rollout row
 };
 
+// The expert with probability 1 - epsilon, a uniformly random action
+// otherwise: a policy of known competence, used to synthesise partial
+// demonstrations when no recorded source history is at hand. Reads `oracle`.
+class NoisyExpertPolicy : public InContextPolicy {
+ public:
+  // Dies unless 0 <= epsilon <= 1 (callers validate their options).
+  explicit NoisyExpertPolicy(double epsilon);
+  std::string name() const override;
+  absl::Status Begin(const envs::SpaceSpec& space,
+                     absl::Span<const RowSpec> rows) override;
+  absl::Status Act(const ContextBatch& context, const envs::BatchedEnv& oracle,
+                   absl::Span<int32_t> actions) override;
+
+ private:
+  double epsilon_;
+  int num_actions_ = 0;
+  std::vector<int32_t> expert_;            // scratch, one per rollout row
+  std::vector<envs::SplitMix64> streams_;  // one per rollout row
+};
+
 class HeuristicPolicy : public InContextPolicy {
  public:
   std::string name() const override { return "heuristic"; }

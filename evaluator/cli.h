@@ -1,0 +1,43 @@
+// The `adctl eval ...` command group, as a library so that adctl (owned by
+// the store module) dispatches to it with one line:
+//
+//   if (command == "eval") return ad::evaluator::RunEvalCommand(argc - 2, argv
+//   + 2);
+//
+// Usage: adctl eval EXPERIMENT [--flag=value | --flag value ...]
+//   EXPERIMENT: incontext | prompt | context_sweep | bandit_ood | transfer
+// e.g.
+//   adctl eval incontext --checkpoint runs/ad/ckpt-000000004000.pt
+//       --env darkroom --tasks test --seeds 20 --episodes 40 --out out/fig4
+//       --baselines random,optimal,heuristic,source,ed
+//       --ed_checkpoint runs/ed/ckpt-000000004000.pt --store 127.0.0.1:50052
+//   (one command line)
+//
+// Flags fill an EvalSpec (evaluator/experiments.h); a bad or unknown flag is
+// an error naming it. The experiment writes CSV/JSON/PNG into --out and
+// prints a summary table on stdout. Runs in the calling thread; returns the
+// process exit code (0 ok, 2 usage error, 1 failure).
+#ifndef AD_EVALUATOR_CLI_H_
+#define AD_EVALUATOR_CLI_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "evaluator/experiments.h"
+
+namespace ad::evaluator {
+
+// `args` are the words after "eval": the experiment, then flags.
+absl::StatusOr<EvalSpec> ParseEvalArgs(const std::vector<std::string>& args);
+
+// The help text listing experiments and flags.
+std::string EvalUsage();
+
+// Parses, runs, writes outputs and prints the summary. `argv` holds the words
+// after "eval" (argv[0] is the experiment).
+int RunEvalCommand(int argc, char** argv);
+
+}  // namespace ad::evaluator
+
+#endif  // AD_EVALUATOR_CLI_H_

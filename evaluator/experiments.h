@@ -1,0 +1,107 @@
+// The evaluator's experiments, each one call from a validated EvalSpec to a
+// Report (curves per method, per panel) and its files (CSV, JSON, PNG):
+//
+//   incontext      Fig. 4: AD on held-out tasks with an empty context that
+//                  fills with its own transitions, beside ED, the source
+//                  algorithm's own curve, random, optimal and the critique's
+//                  heuristic, on the same tasks and seeds.
+//   prompt         Fig. 5: AD and ED prompted with partial demonstrations
+//                  (source histories cut at several competence levels, or a
+//                  noisy expert of matching competence when no history is
+//                  given), one panel per level.
+//   context_sweep  Fig. 7: in-context curves for several context sizes:
+//                  several checkpoints trained with different windows
+//                  (sweep_checkpoints), or one checkpoint given shorter
+//                  contexts at evaluation (context_lens).
+//   bandit_ood     Fig. 3: the bandit's train regime (in distribution) and
+//                  test regime (out of distribution), one panel each.
+//   transfer       The critique's test: a checkpoint trained on one family
+//                  (train_env) evaluated on another (env), with the trained
+//                  family's held-out curve beside it.
+//
+// Called by `adctl eval` (evaluator/cli.h) and the ad-evaluator service.
+// Blocks for the whole experiment on the calling thread (LibTorch uses
+// `threads` intra-op threads); progress and cancellation go through hooks.
+#ifndef AD_EVALUATOR_EXPERIMENTS_H_
+#define AD_EVALUATOR_EXPERIMENTS_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "evaluator/curves.h"
+#include "evaluator/plot.h"
+
+namespace ad::evaluator {
+
+struct EvalSpec {
+  // incontext | prompt | context_sweep | bandit_ood | transfer
+  std::string experiment = "incontext";
+  std::string checkpoint;     // AD checkpoint; empty: baselines only
+  std::string ed_checkpoint;  // ED checkpoint (same model, expert data)
+  // context_sweep: "label=path" checkpoints trained with different windows.
+  std::vector<std::string> sweep_checkpoints;
+  // context_sweep with one checkpoint: past transitions given at evaluation.
+  std::vector<int> context_lens;
+
+  std::string env = "darkroom";  // family evaluated on
+  std::string train_env;         // transfer: the checkpoint's family
+  // "test" (held-out split), "train", "all", or comma-separated task ids.
+  std::string tasks = "test";
+  double train_fraction = 0.75;  // the split the data was generated with
+  uint64_t split_seed = 0;
+  int max_tasks = 0;  // evenly spaced subset of the tasks; 0: all
+  int seeds = 20;     // evaluation seeds per task, >= 1
+  int episodes = 40;  // per row, >= 1
+  // Past transitions in context; 0: the model's window (context_len - 1),
+  // or 4 episodes for baseline-only runs.
+  int context_len = 0;
+  double temperature = 0.0;  // 0: greedy
+  // Any of random, optimal, heuristic, ed, source.
+  std::vector<std::string> baselines = {"random", "optimal", "heuristic"};
+
+  // Source histories (for "source" and prompts): a store address or a
+  // FileSink directory; `source` filters HistoryMeta.source.
+  std::string store;
+  std::string histories_dir;
+  std::string source;
+
+  std::vector<double> prompt_levels = {0.0, 0.25, 0.5, 0.75, 1.0};
+  int prompt_len = 0;  // transitions; 0: the context size
+
+  std::string out_dir;              // required: where CSV, JSON and PNG go
+  std::string x_axis = "episodes";  // or "env_steps"
+  uint64_t seed = 1;                // environment seed of the rollouts
+  int threads = 2;                  // LibTorch intra-op threads
+  bool plot = true;
+  PlotOptions plot_options;
+
+  // INVALID_ARGUMENT naming the field and the allowed values.
+  absl::Status Validate() const;
+};
+
+struct ExperimentHooks {
+  // Progress: `stage` ("ad", "prompt 50% / ed", ...), episodes done of the
+  // stage's total, and the experiment's stages done / total.
+  std::function<void(const std::string& stage, int episodes_done,
+                     int episodes_total, int stages_done, int stages_total)>
+      on_progress;
+  // Polled every step; true aborts with CANCELLED.
+  std::function<bool()> cancelled;
+};
+
+// Runs the experiment of `spec` and returns its report (nothing written).
+absl::StatusOr<Report> RunExperiment(const EvalSpec& spec,
+                                     const ExperimentHooks& hooks = {});
+
+// Writes the report's CSV/JSON into spec.out_dir and, when spec.plot, the
+// PNG (out_dir/<experiment>.png). A missing python/matplotlib is logged as a
+// warning and returned as FAILED_PRECONDITION after the CSV/JSON are saved.
+absl::Status WriteExperimentOutputs(const EvalSpec& spec, const Report& report);
+
+}  // namespace ad::evaluator
+
+#endif  // AD_EVALUATOR_EXPERIMENTS_H_

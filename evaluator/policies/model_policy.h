@@ -1,0 +1,92 @@
+// The AD (or ED) transformer as an InContextPolicy: a frozen checkpoint of
+// the learner's model (learner/model.h), rolled out with one batched forward
+// per environment step over every row's context.
+//
+// Input per row: the last min(held, max_past) transitions of its context,
+// oldest first, then the current observation as the final token (the model's
+// one-token-per-transition layout, learner::TransitionsToInput); the action
+// is read from the last position's logits (learner::ADModel::
+// NextActionLogits). Every row holds the same number of transitions (rows
+// advance in lockstep), so the batch is a dense [B, T] tensor, no padding.
+// AD and ED are the same class over different checkpoints: ED's was trained
+// on expert-only histories.
+//
+// Action choice: greedy (argmax; temperature 0) or sampling from
+// softmax(logits / temperature) with a private random stream per row, drawn
+// in C++ so the choice for a row does not depend on the rows beside it.
+//
+// The model never changes: it is put in eval mode and run under NoGradGuard.
+// Act blocks for one forward. Used from one thread at a time.
+#ifndef AD_EVALUATOR_POLICIES_MODEL_POLICY_H_
+#define AD_EVALUATOR_POLICIES_MODEL_POLICY_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "envs/rng.h"
+#include "evaluator/policy.h"
+#include "learner/config.h"
+#include "learner/model.h"
+
+namespace ad::evaluator {
+
+class ModelPolicy : public InContextPolicy {
+ public:
+  struct Options {
+    std::string name = "ad";   // method name in curves ("ad", "ed", ...)
+    double temperature = 0.0;  // 0: greedy; > 0: sample softmax(logits / T)
+    // Past transitions the model sees besides the current observation; 0:
+    // as many as its window allows (context_len - 1). Larger values are
+    // rejected: the model has no positions for them.
+    int max_past = 0;
+    // LibTorch intra-op threads, set process-wide on Load (>= 1).
+    int threads = 2;
+
+    absl::Status Validate() const;
+  };
+
+  // Loads a learner checkpoint file. Errors name the path.
+  static absl::StatusOr<std::unique_ptr<ModelPolicy>> Load(
+      const std::string& checkpoint_path, const Options& options);
+
+  // Wraps an existing model (tests, benchmark). INVALID_ARGUMENT for bad
+  // options or a max_past beyond the model's window.
+  static absl::StatusOr<std::unique_ptr<ModelPolicy>> FromModel(
+      learner::ADModel model, const Options& options);
+
+  std::string name() const override { return options_.name; }
+  // INVALID_ARGUMENT naming the field if `space` differs from what the model
+  // was trained on (obs_dim, obs_high, num_actions).
+  absl::Status Begin(const envs::SpaceSpec& space,
+                     absl::Span<const RowSpec> rows) override;
+  absl::Status Act(const ContextBatch& context, const envs::BatchedEnv& oracle,
+                   absl::Span<int32_t> actions) override;
+
+  const learner::ModelOptions& model_options() const {
+    return model_->options();
+  }
+  // Past transitions the model is given (what max_past resolved to).
+  int max_past() const { return max_past_; }
+  // The training step of the loaded checkpoint (0 for FromModel).
+  int64_t step() const { return step_; }
+
+  // Logits [rows, num_actions] for `context` (what Act chooses from).
+  absl::StatusOr<std::vector<float>> Logits(const ContextBatch& context);
+
+ private:
+  ModelPolicy(learner::ADModel model, const Options& options, int max_past)
+      : model_(std::move(model)), options_(options), max_past_(max_past) {}
+
+  learner::ADModel model_;
+  Options options_;
+  int max_past_;
+  int64_t step_ = 0;
+  std::vector<envs::SplitMix64> streams_;  // one per rollout row
+};
+
+}  // namespace ad::evaluator
+
+#endif  // AD_EVALUATOR_POLICIES_MODEL_POLICY_H_
