@@ -1,0 +1,142 @@
+#include "evaluator/policies/model_policy.h"
+
+#include <string>
+#include <vector>
+
+#include "envs/registry.h"
+#include "evaluator/rollout.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "learner/checkpoint.h"
+#include "learner/config.h"
+
+namespace ad::evaluator {
+namespace {
+
+using ::testing::HasSubstr;
+
+learner::ADModel TinyModel(int context_len = 16) {
+  absl::StatusOr<learner::LearnerConfig> config =
+      learner::BuiltinPreset("test");
+  CHECK(config.ok()) << config.status();
+  config->model.context_len = context_len;
+  torch::manual_seed(3);
+  absl::StatusOr<learner::ADModel> model =
+      learner::CreateModel(config->model, torch::kCPU);
+  CHECK(model.ok()) << model.status();
+  return *model;
+}
+
+std::vector<RowSpec> Rows(int tasks, int seeds) {
+  const envs::EnvFamily& family = **envs::FindFamily("darkroom");
+  std::vector<std::string> all = family.AllTasks();
+  std::vector<RowSpec> rows;
+  for (int t = 0; t < tasks; ++t) {
+    for (int s = 0; s < seeds; ++s) {
+      rows.push_back(RowSpec{all[(t * 11) % all.size()], uint64_t(s)});
+    }
+  }
+  return rows;
+}
+
+TEST(ModelPolicyTest, BatchedForwardEqualsPerRowForward) {
+  const envs::EnvFamily& family = **envs::FindFamily("darkroom");
+  const std::vector<RowSpec> rows = Rows(4, 3);
+  for (double temperature : {0.0, 1.0}) {
+    ModelPolicy::Options options;
+    options.temperature = temperature;
+    options.threads = 1;
+    auto batched_policy = ModelPolicy::FromModel(TinyModel(), options);
+    auto single_policy = ModelPolicy::FromModel(TinyModel(), options);
+    ASSERT_TRUE(batched_policy.ok()) << batched_policy.status();
+    RolloutOptions rollout;
+    rollout.episodes = 3;
+    rollout.context_len = 15;
+    auto batched = RunRollout(family, rows, **batched_policy, rollout);
+    rollout.rows_per_call = 1;
+    auto single = RunRollout(family, rows, **single_policy, rollout);
+    ASSERT_TRUE(batched.ok()) << batched.status();
+    ASSERT_TRUE(single.ok()) << single.status();
+    EXPECT_EQ(batched->returns, single->returns)
+        << "temperature " << temperature;
+    EXPECT_EQ(batched->policy_calls, 60);
+    EXPECT_EQ(single->policy_calls, 60 * 12);
+  }
+}
+
+TEST(ModelPolicyTest, LogitsOfASliceEqualThoseInTheFullBatch) {
+  ModelPolicy::Options options;
+  options.threads = 1;
+  auto policy = ModelPolicy::FromModel(TinyModel(), options);
+  ASSERT_TRUE(policy.ok());
+  ContextBuffer buffer(/*rows=*/5, /*capacity=*/20, /*obs_dim=*/2);
+  for (int t = 0; t < 25; ++t) {
+    std::vector<int32_t> obs, actions;
+    std::vector<float> rewards;
+    std::vector<uint8_t> dones;
+    for (int r = 0; r < 5; ++r) {
+      obs.insert(obs.end(), {(t + r) % 9, (2 * t + r) % 9});
+      actions.push_back((t * r) % 5);
+      rewards.push_back((t + r) % 4 == 0 ? 1.0f : 0.0f);
+      dones.push_back(t % 20 == 19);
+    }
+    ASSERT_TRUE(buffer.Push(obs, actions, rewards, dones).ok());
+  }
+  ASSERT_TRUE(buffer.SetCurrentObs({1, 2, 3, 4, 5, 6, 7, 8, 0, 0}).ok());
+  auto all = (*policy)->Logits(buffer.All());
+  auto slice = (*policy)->Logits(buffer.View(3, 1));
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_TRUE(slice.ok()) << slice.status();
+  ASSERT_EQ(slice->size(), 5u);
+  for (int a = 0; a < 5; ++a) {
+    EXPECT_NEAR((*slice)[a], (*all)[3 * 5 + a], 1e-4);
+  }
+  // The model sees at most its window: 15 past transitions of the 20 held.
+  EXPECT_EQ((*policy)->max_past(), 15);
+}
+
+TEST(ModelPolicyTest, RejectsASpaceItWasNotTrainedOn) {
+  auto policy = ModelPolicy::FromModel(TinyModel(), ModelPolicy::Options());
+  ASSERT_TRUE(policy.ok());
+  const envs::EnvFamily& bandit = **envs::FindFamily("bandit");
+  absl::Status s = (*policy)->Begin(bandit.space(), {});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("obs_dim"));
+  const envs::EnvFamily& hard = **envs::FindFamily("darkroom_hard");
+  s = (*policy)->Begin(hard.space(), {});
+  EXPECT_THAT(s.message(), HasSubstr("obs_high"));
+}
+
+TEST(ModelPolicyTest, RejectsBadOptionsNamingTheField) {
+  ModelPolicy::Options options;
+  options.max_past = 16;  // the window is 16 tokens: at most 15 past
+  auto policy = ModelPolicy::FromModel(TinyModel(16), options);
+  EXPECT_EQ(policy.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(policy.status().message(), HasSubstr("context_len"));
+  options = ModelPolicy::Options();
+  options.temperature = -1;
+  policy = ModelPolicy::FromModel(TinyModel(), options);
+  EXPECT_THAT(policy.status().message(), HasSubstr("temperature"));
+}
+
+TEST(ModelPolicyTest, LoadsACheckpointFile) {
+  absl::StatusOr<learner::LearnerConfig> config =
+      learner::BuiltinPreset("test");
+  ASSERT_TRUE(config.ok());
+  learner::CheckpointContents contents;
+  contents.config = &*config;
+  contents.model = TinyModel();
+  contents.step = 42;
+  const std::string path =
+      std::string(::testing::TempDir()) + "/model_policy_test.pt";
+  ASSERT_TRUE(learner::WriteCheckpoint(path, contents).ok());
+  auto policy = ModelPolicy::Load(path, ModelPolicy::Options());
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ((*policy)->step(), 42);
+  auto missing = ModelPolicy::Load(path + ".nope", ModelPolicy::Options());
+  EXPECT_FALSE(missing.ok());
+  EXPECT_THAT(missing.status().message(), HasSubstr(".nope"));
+}
+
+}  // namespace
+}  // namespace ad::evaluator
