@@ -2,10 +2,12 @@
 
 #include <torch/script.h>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "common/status_macros.h"
 #include "learner/torch_status.h"
@@ -33,7 +35,7 @@ def block(self, x: Tensor, bias: Tensor, last_only: bool,
     if last_only:
         tq = 1
         bias = bias[t - 1:t]
-    kqv = torch.nn.functional.linear(src, qkv_w, qkv_b)
+    kqv = torch.linear(src, qkv_w, qkv_b)
     q = kqv[:, t - tq:t, 0:d]
     k = kqv[:, :, d:2 * d]
     v = kqv[:, :, 2 * d:3 * d]
@@ -41,22 +43,22 @@ def block(self, x: Tensor, bias: Tensor, last_only: bool,
     k = k.reshape(b, t, h, hd).transpose(1, 2).reshape(b * h, t, hd)
     v = v.reshape(b, t, h, hd).transpose(1, 2).reshape(b * h, t, hd)
     scores = torch.baddbmm(bias.expand(b * h, tq, t), q, k.transpose(1, 2),
-                           beta=1.0, alpha=1.0 / math.sqrt(float(hd)))
+                           beta=1.0, alpha=$SCALE)
     probs = torch.softmax(scores, -1)
     att = torch.bmm(probs, v).reshape(b, h, tq, hd).transpose(1, 2)
-    att = torch.nn.functional.linear(att.reshape(b, tq, d), proj_w, proj_b)
+    att = torch.linear(att.reshape(b, tq, d), proj_w, proj_b)
     xq = x[:, t - tq:t]
     if $POST_NORM:
         y = torch.layer_norm(xq + att, [d], n1_w, n1_b, 1e-5)
-        m = torch.nn.functional.linear(
-            torch.nn.functional.gelu(
-                torch.nn.functional.linear(y, fc1_w, fc1_b)), fc2_w, fc2_b)
+        m = torch.linear(
+            torch.gelu(
+                torch.linear(y, fc1_w, fc1_b)), fc2_w, fc2_b)
         return torch.layer_norm(y + m, [d], n2_w, n2_b, 1e-5)
     y = xq + att
     z = torch.layer_norm(y, [d], n2_w, n2_b, 1e-5)
-    m = torch.nn.functional.linear(
-        torch.nn.functional.gelu(
-            torch.nn.functional.linear(z, fc1_w, fc1_b)), fc2_w, fc2_b)
+    m = torch.linear(
+        torch.gelu(
+            torch.linear(z, fc1_w, fc1_b)), fc2_w, fc2_b)
     return y + m
 )";
 
@@ -69,7 +71,7 @@ def embed(self, obs: Tensor, prev_action: Tensor, prev_reward: Tensor,
     none = torch.full_like(prev_action, $NUM_ACTIONS)
     x = x + torch.embedding(self.action_table,
                             torch.where(prev_action < 0, none, prev_action))
-    x = x + torch.nn.functional.linear(prev_reward.float().unsqueeze(-1),
+    x = x + torch.linear(prev_reward.float().unsqueeze(-1),
                                        self.reward_w, self.reward_b)
     if prev_done is not None:
         x = x + prev_done.float().unsqueeze(-1) * self.boundary
@@ -101,7 +103,7 @@ std::string ModuleSource(const ModelOptions& o) {
           "self.final_norm_b, 1e-5)\n";
     }
     body +=
-        "    return torch.nn.functional.linear(x, self.head_w, "
+        "    return torch.linear(x, self.head_w, "
         "self.head_b)";
     return body + (last_only ? ".squeeze(1)\n" : "\n");
   };
@@ -111,10 +113,14 @@ std::string ModuleSource(const ModelOptions& o) {
   std::string source = absl::StrCat(
       kEmbedSource, kBlockSource, "\ndef forward", signature, run(false),
       "\ndef next_action_logits", signature, run(true));
-  return absl::StrReplaceAll(source,
-                             {{"$HEADS", absl::StrCat(o.num_heads)},
-                              {"$POST_NORM", o.post_norm ? "True" : "False"},
-                              {"$NUM_ACTIONS", absl::StrCat(o.num_actions)}});
+  return absl::StrReplaceAll(
+      source,
+      {{"$HEADS", absl::StrCat(o.num_heads)},
+       {"$POST_NORM", o.post_norm ? "True" : "False"},
+       {"$NUM_ACTIONS", absl::StrCat(o.num_actions)},
+       {"$SCALE",
+        absl::StrFormat("%.17g", 1.0 / std::sqrt(static_cast<double>(
+                                           o.embed_dim / o.num_heads)))}});
 }
 
 torch::Tensor Copy(const torch::Tensor& t) {
