@@ -1,11 +1,11 @@
-#include "tests/testing/subprocess.h"
+#include "common/process.h"
 
 #include <signal.h>
 #include <sys/wait.h>
 
 #include "gtest/gtest.h"
 
-namespace ad::testing {
+namespace ad {
 namespace {
 
 TEST(SubprocessTest, ReportsExitCode) {
@@ -15,6 +15,7 @@ TEST(SubprocessTest, ReportsExitCode) {
   ASSERT_TRUE(status.ok()) << status.status();
   ASSERT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 3);
+  EXPECT_EQ(p->DescribeExit(), "exited with code 3");
 }
 
 TEST(SubprocessTest, KillStopsALongRunningChild) {
@@ -26,6 +27,7 @@ TEST(SubprocessTest, KillStopsALongRunningChild) {
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_TRUE(WIFSIGNALED(*status));
   EXPECT_EQ(WTERMSIG(*status), SIGKILL);
+  EXPECT_EQ(p->DescribeExit(), "killed by signal 9 (Killed)");
 }
 
 TEST(SubprocessTest, WaitForPortTimesOutOnAClosedPort) {
@@ -36,4 +38,4 @@ TEST(SubprocessTest, WaitForPortTimesOutOnAClosedPort) {
 }
 
 }  // namespace
-}  // namespace ad::testing
+}  // namespace ad
