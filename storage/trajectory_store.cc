@@ -561,6 +561,21 @@ TrajectoryStore::Stats TrajectoryStore::GetStats() const {
   return stats;
 }
 
+TrajectoryStore::MemoryUsage TrajectoryStore::GetMemoryUsage() const {
+  MemoryUsage usage;
+  usage.block_cache = block_cache_->GetUsage();
+  usage.block_cache_pinned = block_cache_->GetPinnedUsage();
+  for (rocksdb::ColumnFamilyHandle* cf : handles_) {
+    uint64_t value = 0;
+    if (db_->GetIntProperty(cf, rocksdb::DB::Properties::kCurSizeAllMemTables,
+                            &value)) {
+      usage.memtables += value;
+    }
+  }
+  usage.chunk_cache = chunk_cache_.usage_bytes();
+  return usage;
+}
+
 absl::Status TrajectoryStore::Checkpoint(const std::string& directory) const {
   std::error_code error;
   if (std::filesystem::exists(directory, error)) {

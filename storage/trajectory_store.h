@@ -165,6 +165,15 @@ class TrajectoryStore {
 
   Stats GetStats() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Where the store's memory goes, in bytes (for benchmarks and metrics).
+  struct MemoryUsage {
+    uint64_t block_cache = 0;  // block cache usage (memtables charged)
+    uint64_t block_cache_pinned = 0;
+    uint64_t memtables = 0;  // live memtables (inside block_cache)
+    uint64_t chunk_cache = 0;
+  };
+  MemoryUsage GetMemoryUsage() const;
+
   // Writes a consistent RocksDB checkpoint (hard links where possible) into
   // `directory`, which must not exist; a store can be opened on it.
   absl::Status Checkpoint(const std::string& directory) const;

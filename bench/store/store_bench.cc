@@ -1,0 +1,398 @@
+// Trajectory store throughput and memory, each figure next to its
+// in-process baseline measured in the same run:
+//
+//   append      transitions/s through StoreSink over loopback gRPC (WAL on,
+//               no fsync; and with --sync_too, fsync per write) vs direct
+//               TrajectoryStore::Append calls
+//   sample      windows/s and p50/p99 batch latency of SampleWindows over
+//               loopback gRPC vs the in-process WindowSampler
+//   memory      (--mode=memory) peak RSS while sampling uniformly from a
+//               dataset several times larger than the block cache
+//
+// Darkroom-shaped data: obs_dim 2, 5 actions, episodes of 20 steps, chunks
+// of 1000 transitions. Everything runs on this machine's cores, client and
+// server included.
+//
+//   ad_bench_store [--mode=throughput|memory] [--seconds=3]
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "glog/logging.h"
+#include "services/common/server.h"
+#include "services/store/proto_convert.h"
+#include "services/store/store_client.h"
+#include "services/store/store_service.h"
+#include "services/store/store_sink.h"
+#include "storage/test_util.h"
+#include "storage/trajectory_store.h"
+#include "storage/window_sampler.h"
+
+ABSL_FLAG(std::string, mode, "throughput", "throughput or memory");
+ABSL_FLAG(double, seconds, 3, "Length of each timed phase");
+ABSL_FLAG(uint64_t, histories, 64, "Histories appended (throughput mode)");
+ABSL_FLAG(uint64_t, history_len, 40000, "Transitions per history");
+ABSL_FLAG(bool, sync_too, true, "Also measure appends with fsync per write");
+ABSL_FLAG(uint64_t, memory_transitions, 20000000,
+          "Dataset size of the memory mode, in transitions");
+ABSL_FLAG(int, block_cache_mb, 32, "Block cache of the memory mode");
+ABSL_FLAG(int, chunk_cache_mb, 16, "Decoded-chunk cache of the memory mode");
+
+namespace ad {
+namespace {
+
+using services::store::StoreClient;
+using services::store::StoreServiceImpl;
+using services::store::StoreSink;
+using storage::TrajectoryStore;
+
+constexpr uint64_t kChunk = 1000;
+constexpr uint64_t kEpisode = 20;
+
+// Darkroom-like transitions [first, first + n) of history `tag`.
+storage::Transitions Darkroom(int tag, uint64_t first, uint64_t n) {
+  std::mt19937 rng(static_cast<uint32_t>(tag * 7919 + first));
+  storage::Transitions t;
+  t.Resize(2, n);
+  for (uint64_t i = 0; i < n; ++i) {
+    t.obs[2 * i] = static_cast<int32_t>(rng() % 9);
+    t.obs[2 * i + 1] = static_cast<int32_t>(rng() % 9);
+    t.actions[i] = static_cast<int32_t>(rng() % 5);
+    t.rewards[i] = rng() % 4 == 0 ? 1.0f : 0.0f;
+    t.dones[i] = (first + i) % kEpisode == kEpisode - 1;
+  }
+  return t;
+}
+
+storage::HistoryRecord Meta(const std::string& id, int tag) {
+  storage::HistoryRecord meta;
+  meta.history_id = id;
+  meta.env = "darkroom";
+  meta.task_id = absl::StrCat("darkroom/goal=", tag % 9, ",", tag / 9 % 9);
+  meta.source = "a3c";
+  meta.split = "train";
+  meta.obs_dim = 2;
+  meta.num_actions = 5;
+  return meta;
+}
+
+double PeakRssMb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+  }
+  return 0;
+}
+double RssMb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+  }
+  return 0;
+}
+
+std::unique_ptr<TrajectoryStore> OpenStore(const std::string& path,
+                                           size_t block_cache_mb,
+                                           size_t chunk_cache_mb, bool sync) {
+  TrajectoryStore::Options options;
+  options.path = path;
+  options.block_cache_bytes = block_cache_mb << 20;
+  options.write_buffer_bytes = std::min<size_t>(64, block_cache_mb / 4) << 20;
+  options.chunk_cache_bytes = chunk_cache_mb << 20;
+  options.sync = sync;
+  auto store = TrajectoryStore::Open(options);
+  CHECK(store.ok()) << store.status();
+  return std::move(store).value();
+}
+
+struct Latency {
+  double p50_ms, p99_ms;
+};
+Latency Percentiles(std::vector<double> seconds) {
+  std::sort(seconds.begin(), seconds.end());
+  auto at = [&](double q) {
+    return seconds[std::min(seconds.size() - 1,
+                            static_cast<size_t>(q * seconds.size()))] *
+           1e3;
+  };
+  return {at(0.5), at(0.99)};
+}
+
+// Direct appends: `histories` histories from 4 threads, in-process.
+double AppendInProcess(TrajectoryStore& store, const std::string& prefix,
+                       uint64_t histories, uint64_t len) {
+  std::vector<storage::Transitions> chunks;
+  for (uint64_t c = 0; c < len / kChunk; ++c) {
+    chunks.push_back(Darkroom(1, c * kChunk, kChunk));
+  }
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (uint64_t h = w; h < histories; h += 4) {
+        const std::string id = absl::StrCat(prefix, h);
+        const storage::HistoryRecord meta = Meta(id, static_cast<int>(h));
+        for (uint64_t c = 0; c < chunks.size(); ++c) {
+          TrajectoryStore::AppendRequest request;
+          request.history_id = id;
+          request.seq = c;
+          request.meta = &meta;
+          request.chunk = chunks[c].view();
+          request.final = c + 1 == chunks.size();
+          CHECK(store.Append(request).ok());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  return static_cast<double>(histories * len) /
+         absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+// Appends through StoreSink over gRPC: 4 actor threads share one sink.
+double AppendOverGrpc(const std::string& address, const std::string& prefix,
+                      uint64_t histories, uint64_t len) {
+  std::vector<ad::actors::TransitionChunk> chunks;
+  for (uint64_t c = 0; c < len / kChunk; ++c) {
+    ad::actors::TransitionChunk chunk;
+    chunk.seq = c;
+    chunk.first = c * kChunk;
+    services::store::ToProto(Darkroom(1, c * kChunk, kChunk).view(),
+                             &chunk.transitions);
+    chunks.push_back(std::move(chunk));
+  }
+  StoreSink::Options options;
+  options.address = address;
+  auto sink = std::move(StoreSink::Create(options)).value();
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (uint64_t h = w; h < histories; h += 4) {
+        const std::string id = absl::StrCat(prefix, h);
+        ad::v1::HistoryMeta meta;
+        services::store::ToProto(Meta(id, static_cast<int>(h)), &meta);
+        for (uint64_t c = 0; c < chunks.size(); ++c) {
+          CHECK(sink->Append(meta, chunks[c], c + 1 == chunks.size()).ok());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(sink->Flush(absl::Minutes(2)).ok());
+  return static_cast<double>(histories * len) /
+         absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+storage::WindowSampler::Options SamplerOptions() {
+  storage::WindowSampler::Options options;
+  options.window_len = 80;
+  options.batch_size = 128;
+  options.seed = 1;
+  return options;
+}
+
+void SampleInProcess(const TrajectoryStore& store, double seconds,
+                     double* windows_per_s, Latency* latency) {
+  auto sampler =
+      std::move(storage::WindowSampler::Create(&store, SamplerOptions()))
+          .value();
+  CHECK(sampler->WaitUntilReady(0, absl::InfiniteFuture(), [] { return false; })
+            .ok());
+  storage::WindowBatch batch;
+  std::vector<double> times;
+  const absl::Time start = absl::Now();
+  while (absl::Now() - start < absl::Seconds(seconds)) {
+    const absl::Time t0 = absl::Now();
+    CHECK(sampler->Next(&batch).ok());
+    times.push_back(absl::ToDoubleSeconds(absl::Now() - t0));
+  }
+  *windows_per_s =
+      times.size() * 128.0 / absl::ToDoubleSeconds(absl::Now() - start);
+  *latency = Percentiles(times);
+}
+
+void SampleOverGrpc(StoreClient& client, double seconds, int streams,
+                    double* windows_per_s, Latency* latency) {
+  std::vector<std::vector<double>> times(streams);
+  std::vector<uint64_t> counts(streams, 0);
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> threads;
+  for (int s = 0; s < streams; ++s) {
+    threads.emplace_back([&, s] {
+      ad::v1::SampleWindowsRequest request;
+      request.set_window_len(80);
+      request.set_batch_size(128);
+      request.set_seed(s + 1);
+      auto stream = client.SampleWindows(request, absl::Seconds(seconds + 30));
+      ad::v1::WindowBatch batch;
+      absl::Time last = absl::Now();
+      while (absl::Now() - start < absl::Seconds(seconds) &&
+             stream->Next(&batch)) {
+        const absl::Time now = absl::Now();
+        times[s].push_back(absl::ToDoubleSeconds(now - last));
+        last = now;
+        ++counts[s];
+      }
+      stream->Cancel();
+      while (stream->Next(&batch)) {
+      }
+      stream->Finish().IgnoreError();
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  std::vector<double> all;
+  uint64_t total = 0;
+  for (int s = 0; s < streams; ++s) {
+    all.insert(all.end(), times[s].begin() + 1, times[s].end());
+    total += counts[s];
+  }
+  *windows_per_s = total * 128.0 / elapsed;
+  *latency = Percentiles(all);
+}
+
+int Throughput() {
+  storage::testing::TempDir dir;
+  const double seconds = absl::GetFlag(FLAGS_seconds);
+  const uint64_t histories = absl::GetFlag(FLAGS_histories);
+  const uint64_t len = absl::GetFlag(FLAGS_history_len) / kChunk * kChunk;
+  auto store = OpenStore(dir.Sub("db"), 256, 128, /*sync=*/false);
+  auto registry = std::make_shared<prometheus::Registry>();
+  StoreServiceImpl service(StoreServiceImpl::Options(), store.get(), *registry);
+  services::ServerOptions server_options;
+  server_options.metrics_port = -1;
+  auto server =
+      std::move(services::Server::Start(server_options, {&service}, nullptr))
+          .value();
+  StoreClient::Options client_options;
+  client_options.address = server->address();
+  auto client = std::move(StoreClient::Create(client_options)).value();
+
+  std::printf(
+      "store bench: %u cores, darkroom-shaped data (obs_dim 2), "
+      "chunks of %llu transitions\n",
+      std::thread::hardware_concurrency(),
+      static_cast<unsigned long long>(kChunk));
+  const double direct = AppendInProcess(*store, "direct/", histories, len);
+  const double grpc =
+      AppendOverGrpc(server->address(), "grpc/", histories, len);
+  std::printf(
+      "append (WAL, no fsync)  in-process %10.0f transitions/s   "
+      "gRPC StoreSink %10.0f transitions/s  (%.2fx)   goal >= 500000\n",
+      direct, grpc, grpc / direct);
+  if (absl::GetFlag(FLAGS_sync_too)) {
+    auto synced = OpenStore(dir.Sub("synced"), 64, 16, /*sync=*/true);
+    StoreServiceImpl synced_service(StoreServiceImpl::Options(), synced.get(),
+                                    *registry);
+    auto synced_server =
+        std::move(
+            services::Server::Start(server_options, {&synced_service}, nullptr))
+            .value();
+    const double direct_sync =
+        AppendInProcess(*synced, "direct/", histories / 4, len);
+    const double grpc_sync =
+        AppendOverGrpc(synced_server->address(), "grpc/", histories / 4, len);
+    std::printf(
+        "append (WAL + fsync)    in-process %10.0f transitions/s   "
+        "gRPC StoreSink %10.0f transitions/s  (%.2fx)\n",
+        direct_sync, grpc_sync, grpc_sync / direct_sync);
+    synced_server->Shutdown(absl::ZeroDuration());
+  }
+
+  const auto stats = store->GetStats();
+  std::printf("dataset: %llu histories, %llu transitions, %.1f MB on disk\n",
+              static_cast<unsigned long long>(stats.histories),
+              static_cast<unsigned long long>(stats.transitions),
+              stats.db_bytes / 1e6);
+  double in_rate = 0, grpc_rate = 0, grpc2_rate = 0;
+  Latency in_lat{}, grpc_lat{}, grpc2_lat{};
+  SampleInProcess(*store, seconds, &in_rate, &in_lat);
+  SampleOverGrpc(*client, seconds, 1, &grpc_rate, &grpc_lat);
+  SampleOverGrpc(*client, seconds, 2, &grpc2_rate, &grpc2_lat);
+  std::printf(
+      "sample 128 x 80  in-process       %9.0f windows/s  batch p50 "
+      "%6.2f ms  p99 %6.2f ms\n",
+      in_rate, in_lat.p50_ms, in_lat.p99_ms);
+  std::printf(
+      "sample 128 x 80  gRPC, 1 stream   %9.0f windows/s  batch p50 "
+      "%6.2f ms  p99 %6.2f ms  (%.2fx in-process)  goal >= 50000\n",
+      grpc_rate, grpc_lat.p50_ms, grpc_lat.p99_ms, grpc_rate / in_rate);
+  std::printf(
+      "sample 128 x 80  gRPC, 2 streams  %9.0f windows/s  batch p50 "
+      "%6.2f ms  p99 %6.2f ms  (%.2fx in-process)\n",
+      grpc2_rate, grpc2_lat.p50_ms, grpc2_lat.p99_ms, grpc2_rate / in_rate);
+  std::printf(
+      "reference: Reverb publishes ~30k samples/s of 40 kB items; a "
+      "128 x 80 darkroom window is ~1.4 kB\n");
+  server->Shutdown(absl::ZeroDuration());
+  return 0;
+}
+
+int Memory() {
+  storage::testing::TempDir dir;
+  const uint64_t total =
+      absl::GetFlag(FLAGS_memory_transitions) / kChunk * kChunk;
+  const size_t cache_mb = absl::GetFlag(FLAGS_block_cache_mb);
+  const size_t chunk_mb = absl::GetFlag(FLAGS_chunk_cache_mb);
+  const double baseline = RssMb();
+  uint64_t histories = total / 200000;
+  {
+    auto store = OpenStore(dir.Sub("db"), cache_mb, chunk_mb, false);
+    AppendInProcess(*store, "h", histories, total / histories);
+    std::printf(
+        "populated %llu transitions (%.0f MB raw) into a %zu MB block "
+        "cache + %zu MB chunk cache; peak RSS so far %.0f MB\n",
+        static_cast<unsigned long long>(total), total * 17 / 1e6, cache_mb,
+        chunk_mb, PeakRssMb());
+  }
+  // Reopen so the sampling phase starts from a cold process-level cache.
+  auto store = OpenStore(dir.Sub("db"), cache_mb, chunk_mb, false);
+  const double after_open = RssMb();
+  double rate = 0;
+  Latency latency{};
+  SampleInProcess(*store, absl::GetFlag(FLAGS_seconds) * 3, &rate, &latency);
+  const auto stats = store->GetStats();
+  std::printf(
+      "db on disk %.0f MB (LZ4); uniform sampling %.0f windows/s, "
+      "batch p50 %.2f ms p99 %.2f ms\n",
+      stats.db_bytes / 1e6, rate, latency.p50_ms, latency.p99_ms);
+  std::printf(
+      "RSS: process baseline %.0f MB, after reopen %.0f MB, now %.0f "
+      "MB, peak %.0f MB; budget = block cache %zu MB + chunk cache "
+      "%zu MB; chunk cache holds %.0f MB\n",
+      baseline, after_open, RssMb(), PeakRssMb(), cache_mb, chunk_mb,
+      store->chunk_cache().usage_bytes() / 1e6);
+  const auto usage = store->GetMemoryUsage();
+  std::printf(
+      "block cache in use %.0f MB (pinned %.0f MB, memtables %.0f "
+      "MB), chunk cache %.0f MB\n",
+      usage.block_cache / 1e6, usage.block_cache_pinned / 1e6,
+      usage.memtables / 1e6, usage.chunk_cache / 1e6);
+  return 0;
+}
+
+}  // namespace
+}  // namespace ad
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  FLAGS_logtostderr = true;
+  FLAGS_minloglevel = 1;
+  google::InitGoogleLogging(argv[0]);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode == "throughput") return ad::Throughput();
+  if (mode == "memory") return ad::Memory();
+  LOG(ERROR) << "--mode must be throughput or memory";
+  return 2;
+}
