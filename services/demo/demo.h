@@ -1,0 +1,50 @@
+// The one-command end-to-end demo: every service of the system as its own
+// process on loopback ports picked free, running the whole Algorithm
+// Distillation pipeline on Dark Room at a small preset:
+//
+//   ad-env-server, ad-store  ->  ad-actor x N (source RL on the train goals,
+//   histories appended to the store) and one expert actor (ED's data)  ->
+//   ad-learner (AD, then ED) sampling windows from the store  ->
+//   ad-evaluator (in-context rollouts on held-out goals + baselines)  ->
+//   CSV/JSON/PNG in the output directory and a summary table.
+//
+// Each stage shows a progress line. A second run reuses what the store and
+// the checkpoint directories already hold (complete histories are not
+// generated again; a finished learner is not trained again). If any process
+// dies, the demo names it, shows how it ended and the end of its log, stops
+// the others and fails. Blocks the calling thread for the whole run.
+#ifndef AD_SERVICES_DEMO_DEMO_H_
+#define AD_SERVICES_DEMO_DEMO_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace ad::demo {
+
+struct DemoOptions {
+  std::string out_dir = "runs/demo";  // store, checkpoints, logs, results
+  std::string bin_dir;                // the project's binaries
+  std::string env = "darkroom";
+  std::string source = "a3c";  // the source algorithm AD distils
+  std::string actor_preset = "cpu-demo";
+  std::string learner_preset = "cpu-demo";
+  int actors = 2;                // source-RL actor processes
+  int64_t ad_steps = 0;          // learner steps for AD; 0: the preset's
+  int64_t ed_steps = 0;          // learner steps for ED; 0: the preset's
+  int threads = 2;               // LibTorch threads of learner/evaluator
+  double train_fraction = 0.75;  // the Dark Room train/test split
+  uint64_t split_seed = 0;
+  int eval_seeds = 10;     // evaluation seeds per held-out goal
+  int eval_episodes = 40;  // in-context episodes per seed
+  absl::Duration stage_timeout = absl::Minutes(30);
+
+  absl::Status Validate() const;
+};
+
+absl::Status RunDemo(const DemoOptions& options);
+
+}  // namespace ad::demo
+
+#endif  // AD_SERVICES_DEMO_DEMO_H_

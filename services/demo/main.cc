@@ -1,0 +1,65 @@
+// ad-demo: the end-to-end Algorithm Distillation pipeline on one machine,
+// every service its own process on loopback (services/demo/demo.h).
+//
+//   ad-demo --out=runs/demo [--source=a3c] [--actors=2] [--ad_steps=N]
+#include <csignal>
+#include <filesystem>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "glog/logging.h"
+#include "services/demo/demo.h"
+
+ABSL_FLAG(std::string, out, "runs/demo",
+          "output directory: store, checkpoints, logs, results");
+ABSL_FLAG(std::string, bin_dir, "",
+          "directory of the project binaries; empty: this binary's directory");
+ABSL_FLAG(std::string, env, "darkroom", "environment family");
+ABSL_FLAG(std::string, source, "a3c",
+          "source algorithm AD distils: a3c, dqn, tabular_q, noisy_expert");
+ABSL_FLAG(std::string, actor_preset, "cpu-demo", "ad-actor preset");
+ABSL_FLAG(std::string, learner_preset, "cpu-demo", "ad-learner preset");
+ABSL_FLAG(int, actors, 2, "source-RL actor processes");
+ABSL_FLAG(int64_t, ad_steps, 0, "AD learner steps; 0: the preset's");
+ABSL_FLAG(int64_t, ed_steps, 0, "ED learner steps; 0: the preset's");
+ABSL_FLAG(int, threads, 2, "LibTorch threads of the learner and evaluator");
+ABSL_FLAG(double, train_fraction, 0.75, "train share of the task split");
+ABSL_FLAG(uint64_t, split_seed, 0, "seed of the task split");
+ABSL_FLAG(int, eval_seeds, 10, "evaluation seeds per held-out task");
+ABSL_FLAG(int, eval_episodes, 40, "in-context episodes per seed");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Runs source RL -> store -> learner -> evaluator on one machine.");
+  absl::ParseCommandLine(argc, argv);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+  // Children get SIGTERM from the supervisor; the demo itself ignores SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  ad::demo::DemoOptions o;
+  o.out_dir = absl::GetFlag(FLAGS_out);
+  o.bin_dir = absl::GetFlag(FLAGS_bin_dir);
+  if (o.bin_dir.empty()) {
+    o.bin_dir = std::filesystem::canonical("/proc/self/exe").parent_path();
+  }
+  o.env = absl::GetFlag(FLAGS_env);
+  o.source = absl::GetFlag(FLAGS_source);
+  o.actor_preset = absl::GetFlag(FLAGS_actor_preset);
+  o.learner_preset = absl::GetFlag(FLAGS_learner_preset);
+  o.actors = absl::GetFlag(FLAGS_actors);
+  o.ad_steps = absl::GetFlag(FLAGS_ad_steps);
+  o.ed_steps = absl::GetFlag(FLAGS_ed_steps);
+  o.threads = absl::GetFlag(FLAGS_threads);
+  o.train_fraction = absl::GetFlag(FLAGS_train_fraction);
+  o.split_seed = absl::GetFlag(FLAGS_split_seed);
+  o.eval_seeds = absl::GetFlag(FLAGS_eval_seeds);
+  o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
+  absl::Status status = ad::demo::RunDemo(o);
+  if (!status.ok()) {
+    LOG(ERROR) << status;
+    return 1;
+  }
+  return 0;
+}
