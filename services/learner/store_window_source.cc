@@ -1,0 +1,149 @@
+#include "services/learner/store_window_source.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "glog/logging.h"
+
+namespace ad::services::learner {
+namespace {
+
+using ad::learner::Windows;
+
+uint64_t Mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+bool Retryable(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ||
+         absl::IsAborted(s) || absl::IsResourceExhausted(s);
+}
+
+}  // namespace
+
+absl::Status StoreWindowSource::Options::Validate() const {
+  AD_RETURN_IF_ERROR(client.Validate());
+  AD_RETURN_IF_ERROR(request.Validate());
+  AD_RETURN_IF_ERROR(data.Validate());
+  AD_RETURN_IF_ERROR(backoff.Validate());
+  if (stream_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("stream_timeout: must be > 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<StoreWindowSource>> StoreWindowSource::Create(
+    const Options& options) {
+  AD_RETURN_IF_ERROR(options.Validate());
+  AD_ASSIGN_OR_RETURN(std::unique_ptr<store::StoreClient> client,
+                      store::StoreClient::Create(options.client));
+  return std::unique_ptr<StoreWindowSource>(
+      new StoreWindowSource(options, std::move(client)));
+}
+
+StoreWindowSource::StoreWindowSource(const Options& options,
+                                     std::unique_ptr<store::StoreClient> client)
+    : options_(options), client_(std::move(client)) {}
+
+ad::v1::SampleWindowsRequest StoreWindowSource::StreamRequest(
+    int64_t batches_received) const {
+  ad::v1::SampleWindowsRequest r;
+  ad::v1::WindowFilter* filter = r.mutable_filter();
+  filter->set_env(options_.data.env);
+  filter->set_split("train");  // never a held-out task
+  filter->set_source(options_.data.source);
+  r.set_window_len(options_.request.window_len);
+  r.set_batch_size(options_.request.batch_size);
+  r.set_num_batches(0);  // until cancelled
+  const uint64_t index =
+      static_cast<uint64_t>(options_.request.first_batch + batches_received);
+  r.set_seed(Mix(options_.request.seed ^ Mix(index)));
+  r.set_episode_stride(options_.data.episode_stride);
+  r.set_min_transitions(options_.data.min_transitions);
+  return r;
+}
+
+absl::StatusOr<Windows> StoreWindowSource::FromProto(
+    const ad::v1::WindowBatch& batch, int expected_batch_size,
+    int expected_window_len) {
+  if (static_cast<int>(batch.batch_size()) != expected_batch_size ||
+      static_cast<int>(batch.window_len()) != expected_window_len) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "WindowBatch is ", batch.batch_size(), " x ", batch.window_len(),
+        "; requested ", expected_batch_size, " x ", expected_window_len));
+  }
+  const ad::v1::TransitionBatch& t = batch.transitions();
+  Windows w;
+  w.batch_size = expected_batch_size;
+  w.window_len = expected_window_len;
+  w.obs_dim = static_cast<int>(t.obs_dim());
+  w.obs.assign(t.obs().begin(), t.obs().end());
+  w.actions.assign(t.actions().begin(), t.actions().end());
+  w.rewards.assign(t.rewards().begin(), t.rewards().end());
+  w.dones.assign(t.dones().begin(), t.dones().end());
+  w.history_ids.assign(batch.history_ids().begin(), batch.history_ids().end());
+  w.starts.assign(batch.starts().begin(), batch.starts().end());
+  AD_RETURN_IF_ERROR(w.ValidateShape());
+  return w;
+}
+
+// Reads block past the deadline by design (see the header).
+absl::StatusOr<Windows> StoreWindowSource::Next(absl::Time /*deadline*/) {
+  while (true) {
+    store::WindowStream* stream = nullptr;
+    {
+      absl::MutexLock lock(&mu_);
+      if (cancelled_) return absl::CancelledError("window source cancelled");
+      if (stream_ == nullptr) {
+        stream_ = client_->SampleWindows(StreamRequest(batches_received_),
+                                         options_.stream_timeout);
+      }
+      stream = stream_.get();
+    }
+    // Only this thread replaces or resets stream_, so `stream` stays valid
+    // while it reads; Cancel() only calls stream->Cancel().
+    ad::v1::WindowBatch message;
+    if (stream->Next(&message)) {
+      failures_ = 0;
+      ++batches_received_;
+      return FromProto(message, options_.request.batch_size,
+                       options_.request.window_len);
+    }
+    absl::Status status = stream->Finish();
+    {
+      absl::MutexLock lock(&mu_);
+      stream_.reset();
+      if (cancelled_) return absl::CancelledError("window source cancelled");
+    }
+    if (status.ok()) status = absl::UnavailableError("stream ended");
+    if (!Retryable(status)) {
+      return absl::Status(status.code(),
+                          absl::StrCat("SampleWindows: ", status.message()));
+    }
+    // Back off before reopening; Cancel() wakes the sleep.
+    const BackoffOptions& b = options_.backoff;
+    double seconds = absl::ToDoubleSeconds(b.initial) *
+                     std::pow(b.multiplier, std::min(failures_, 20));
+    seconds = std::min(seconds, absl::ToDoubleSeconds(b.max_backoff));
+    ++failures_;
+    LOG(WARNING) << "SampleWindows stream ended (" << status
+                 << "); reopening in " << seconds << " s";
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(&cancelled_), absl::Seconds(seconds));
+  }
+}
+
+void StoreWindowSource::Cancel() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  if (stream_ != nullptr) stream_->Cancel();
+}
+
+}  // namespace ad::services::learner
