@@ -96,6 +96,19 @@ absl::StatusOr<ad::v1::GetHistoryResponse> StoreClient::GetHistory(
   return response;
 }
 
+absl::StatusOr<ad::v1::HistoryMeta> StoreClient::GetHistoryMeta(
+    const std::string& history_id) {
+  ad::v1::GetHistoryRequest request;
+  request.set_history_id(history_id);
+  request.set_meta_only(true);
+  ad::v1::GetHistoryResponse response;
+  AD_RETURN_IF_ERROR(Call("GetHistory", true, [&](grpc::ClientContext* c) {
+    response.Clear();
+    return stub_->GetHistory(c, request, &response);
+  }));
+  return std::move(*response.mutable_meta());
+}
+
 absl::StatusOr<ad::v1::StatsResponse> StoreClient::Stats() {
   ad::v1::StatsResponse response;
   AD_RETURN_IF_ERROR(Call("Stats", true, [&](grpc::ClientContext* c) {

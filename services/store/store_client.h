@@ -70,6 +70,9 @@ class StoreClient {
   // Transitions [begin, end) of a history (end 0: to its end) and its meta.
   absl::StatusOr<ad::v1::GetHistoryResponse> GetHistory(
       const std::string& history_id, uint64_t begin, uint64_t end);
+  // A history's meta (episode returns included), without transitions.
+  absl::StatusOr<ad::v1::HistoryMeta> GetHistoryMeta(
+      const std::string& history_id);
   absl::StatusOr<ad::v1::StatsResponse> Stats();
   // Not retried (a second attempt would find the directory existing).
   // Returns the directory the store wrote.

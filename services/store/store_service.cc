@@ -304,6 +304,10 @@ grpc::Status StoreServiceImpl::GetHistory(
   RpcTimer timer(&rpc_metrics_, "GetHistory");
   auto record = store_->GetHistory(request->history_id());
   if (!record.ok()) return timer.Finish(ToGrpcStatus(record.status()));
+  if (request->meta_only()) {
+    ToProto(*record, response->mutable_meta());
+    return timer.Finish(grpc::Status::OK);
+  }
   const uint64_t end = request->end() == 0 ? record->length : request->end();
   if (request->begin() > end || end > record->length) {
     return timer.Finish(

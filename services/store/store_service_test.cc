@@ -228,6 +228,9 @@ TEST_F(StoreServiceTest, QueriesTasksAndHistories) {
   EXPECT_EQ(client_->GetHistory("a", 0, 0)->transitions().actions_size(), 120);
   EXPECT_EQ(client_->GetHistory("a", 100, 130).status().code(),
             absl::StatusCode::kOutOfRange);
+  auto meta = client_->GetHistoryMeta("a");
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  EXPECT_EQ(meta->episode_returns_size(), 12);
   EXPECT_EQ(client_->GetHistory("zz", 0, 0).status().code(),
             absl::StatusCode::kNotFound);
 }

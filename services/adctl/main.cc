@@ -1,0 +1,25 @@
+// adctl: the project's command-line tool, `adctl <group> <command>`.
+// Groups register their commands here, one line each.
+#include <string>
+#include <vector>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "glog/logging.h"
+#include "services/adctl/command.h"
+#include "services/adctl/store_commands.h"
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "adctl <group> <command> [args] [--flags]; run `adctl` for the list");
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  FLAGS_logtostderr = true;
+  FLAGS_minloglevel = 1;
+  google::InitGoogleLogging(argv[0]);
+
+  ad::adctl::CommandRegistry registry;
+  ad::adctl::RegisterStoreCommands(&registry);
+
+  return registry.Run(
+      std::vector<std::string>(positional.begin() + 1, positional.end()));
+}
