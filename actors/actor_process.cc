@@ -1,7 +1,5 @@
 #include "actors/actor_process.h"
 
-#include <torch/torch.h>
-
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -10,6 +8,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "actors/source_registry.h"
+#include "actors/torch_util.h"
 #include "common/progress.h"
 #include "common/status_macros.h"
 #include "envs/registry.h"
@@ -44,10 +43,15 @@ absl::Status ActorOptions::Validate() const {
   return absl::OkStatus();
 }
 
+absl::StatusOr<const envs::EnvFamily*> FamilyOf(const ActorOptions& options) {
+  if (!options.family.empty()) return envs::FindFamily(options.family);
+  if (!options.tasks.empty()) return envs::FamilyOfTask(options.tasks[0]);
+  return envs::FindFamily("darkroom");
+}
+
 absl::StatusOr<std::vector<SelectedTask>> SelectTasks(
     const ActorOptions& options) {
-  AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
-                      envs::FindFamily(options.family));
+  AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family, FamilyOf(options));
   const envs::TaskSplit split =
       family->Split(options.train_fraction, options.split_seed);
   auto split_of = [&](const std::string& task) {
@@ -97,9 +101,8 @@ absl::StatusOr<ActorSummary> RunActor(const ActorOptions& options,
     AD_RETURN_IF_ERROR(params.Override(o));
   }
   AD_ASSIGN_OR_RETURN(SourceBudget budget, BudgetFor(options.source, params));
-  AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
-                      envs::FindFamily(options.family));
-  torch::set_num_threads(options.torch_threads);
+  AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family, FamilyOf(options));
+  SetComputeThreads(options.torch_threads);
 
   std::atomic<bool> local_stop{false};
   std::atomic<bool>* stop_flag = stop != nullptr ? stop : &local_stop;

@@ -24,11 +24,13 @@
 #include "actors/history_sink.h"
 #include "actors/source_params.h"
 #include "actors/task_runner.h"
+#include "envs/env.h"
 
 namespace ad::actors {
 
 struct ActorOptions {
-  std::string family = "darkroom";  // env family
+  // Env family; empty: the family of tasks[0], else "darkroom".
+  std::string family;
   // Explicit task ids; when empty, the tasks of `split` of the family's
   // Split(train_fraction, split_seed) ("train", "test" or "all").
   std::vector<std::string> tasks;
@@ -56,6 +58,9 @@ struct SelectedTask {
 };
 absl::StatusOr<std::vector<SelectedTask>> SelectTasks(
     const ActorOptions& options);
+
+// The family `options` names (see ActorOptions::family).
+absl::StatusOr<const envs::EnvFamily*> FamilyOf(const ActorOptions& options);
 
 struct ActorSummary {
   int tasks_completed = 0;

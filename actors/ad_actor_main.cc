@@ -36,10 +36,12 @@
 #include "services/env/remote_env.h"
 #include "services/store/store_sink.h"
 
-ABSL_FLAG(std::string, family, "darkroom",
-          "environment family: darkroom, darkroom_hard, key_to_door, bandit");
-ABSL_FLAG(std::vector<std::string>, tasks, {},
-          "comma-separated task ids; empty: the tasks of --split");
+ABSL_FLAG(std::string, family, "",
+          "environment family: darkroom, darkroom_hard, key_to_door, bandit; "
+          "empty: the family of --tasks, else darkroom");
+ABSL_FLAG(std::string, tasks, "",
+          "space-separated task ids (ids contain commas); empty: the tasks "
+          "of --split");
 ABSL_FLAG(std::string, split, "train", "train, test or all (without --tasks)");
 ABSL_FLAG(double, train_fraction, 0.8, "fraction of tasks in the train split");
 ABSL_FLAG(uint64_t, split_seed, 0, "seed of the train/test split");
@@ -97,7 +99,8 @@ ad::actors::EnvFactory MakeEnvFactory(const std::string& location) {
 int Main() {
   ad::actors::ActorOptions options;
   options.family = absl::GetFlag(FLAGS_family);
-  options.tasks = absl::GetFlag(FLAGS_tasks);
+  options.tasks =
+      absl::StrSplit(absl::GetFlag(FLAGS_tasks), ' ', absl::SkipWhitespace());
   options.split = absl::GetFlag(FLAGS_split);
   options.train_fraction = absl::GetFlag(FLAGS_train_fraction);
   options.split_seed = absl::GetFlag(FLAGS_split_seed);

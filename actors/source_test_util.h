@@ -15,6 +15,7 @@
 #include "actors/source_params.h"
 #include "actors/source_registry.h"
 #include "actors/task_runner.h"
+#include "actors/torch_util.h"
 #include "common/status_macros.h"
 
 namespace ad::actors::testing {
@@ -35,6 +36,7 @@ inline absl::StatusOr<TaskRunResult> RunSource(
     const std::string& source, const std::string& task_id, uint64_t seed,
     const std::string& dir, const std::vector<std::string>& overrides = {},
     int64_t chunk_transitions = 4096) {
+  SetComputeThreads(1);  // as ad-actor does by default
   AD_ASSIGN_OR_RETURN(SourceParams params, SourceParams::LoadPreset("test"));
   for (const std::string& o : overrides) AD_RETURN_IF_ERROR(params.Override(o));
   AD_ASSIGN_OR_RETURN(SourceBudget budget, BudgetFor(source, params));

@@ -6,7 +6,15 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 
+// Provided by OpenBLAS when it is LibTorch's BLAS; null otherwise.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
 namespace ad::actors {
+
+void SetComputeThreads(int threads) {
+  torch::set_num_threads(threads);
+  if (openblas_set_num_threads != nullptr) openblas_set_num_threads(threads);
+}
 
 void InitLinear(torch::nn::Linear& layer, std::mt19937_64& rng, double gain) {
   torch::NoGradGuard no_grad;

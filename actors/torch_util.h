@@ -20,6 +20,12 @@
 
 namespace ad::actors {
 
+// Sets LibTorch's intra-op threads and, when LibTorch's BLAS is OpenBLAS,
+// OpenBLAS's own thread count to `threads` (process-wide; call once, before
+// work starts). Without the second, OpenBLAS spins one thread per core
+// under every matmul, which costs more than it gains on these small nets.
+void SetComputeThreads(int threads);
+
 // Re-initialises a Linear layer: weights and bias uniform in
 // +-(gain / sqrt(fan_in)) (LibTorch's default range when gain = 1).
 void InitLinear(torch::nn::Linear& layer, std::mt19937_64& rng,
