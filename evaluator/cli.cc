@@ -12,6 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/progress.h"
+#include "evaluator/demo_checkpoints.h"
 #include "glog/logging.h"
 
 namespace ad::evaluator {
@@ -167,6 +168,9 @@ std::string EvalUsage() {
       "  context_sweep  Fig. 7: in-context curves per context size\n"
       "  bandit_ood     Fig. 3: bandit, in vs out of distribution\n"
       "  transfer       critique: train on one family, evaluate on another\n"
+      "  make_checkpoint --kind ad|ed --out DIR [--steps N --preset P]\n"
+      "                 train a demo AD (Q-learning histories) or ED (expert\n"
+      "                 histories) checkpoint in-process on the train split\n"
       "flags (--name=value or --name value):\n";
   for (const FlagDoc& doc : kFlagDocs) {
     absl::StrAppendFormat(&out, "  --%-18s %s\n", doc.name, doc.help);
@@ -213,9 +217,87 @@ absl::StatusOr<EvalSpec> ParseEvalArgs(const std::vector<std::string>& args) {
   return spec;
 }
 
+// `adctl eval make_checkpoint --kind ad|ed --out DIR [--steps N]
+// [--preset P] [--streams N] [--episodes N] [--threads N] [--set k=v ...]`
+int RunMakeCheckpoint(const std::vector<std::string>& args) {
+  DemoTrainOptions options;
+  std::string kind = "ad";
+  int steps = 0;
+  std::map<std::string, Setter> setters = {
+      {"kind", String(&kind)},
+      {"source", String(&options.data.source)},
+      {"out", String(&options.out_dir)},
+      {"preset", String(&options.preset)},
+      {"env", String(&options.data.env)},
+      {"streams", Int("streams", &options.data.streams_per_task)},
+      {"episodes", Int("episodes", &options.data.episodes)},
+      {"train_fraction",
+       Double("train_fraction", &options.data.train_fraction)},
+      {"split_seed", Uint64("split_seed", &options.data.split_seed)},
+      {"seed", Uint64("seed", &options.data.seed)},
+      {"threads", Int("threads", &options.threads)},
+      {"steps", Int("steps", &steps)},
+      {"epsilon", Double("epsilon", &options.data.epsilon)},
+      {"alpha", Double("alpha", &options.data.alpha)},
+      {"gamma", Double("gamma", &options.data.gamma)},
+      {"initial_q", Double("initial_q", &options.data.initial_q)},
+      {"set", [&](const std::string& v) {
+         options.overrides.push_back(v);
+         return absl::OkStatus();
+       }}};
+  for (size_t i = 1; i < args.size(); ++i) {
+    absl::string_view word = args[i];
+    if (!absl::ConsumePrefix(&word, "--")) {
+      std::cerr << "adctl eval make_checkpoint: unexpected " << args[i] << "\n";
+      return 2;
+    }
+    std::string name(word), value;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    auto it = setters.find(name);
+    absl::Status s =
+        it == setters.end()
+            ? absl::InvalidArgumentError(absl::StrCat("unknown flag --", name))
+            : it->second(value);
+    if (!s.ok()) {
+      std::cerr << "adctl eval make_checkpoint: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  if (kind != "ad" && kind != "ed") {
+    std::cerr << "adctl eval make_checkpoint: --kind is '" << kind
+              << "', want ad or ed (expert histories)\n";
+    return 2;
+  }
+  if (kind == "ed") {
+    options.data.source = "expert";
+  } else if (options.data.source == "expert") {
+    std::cerr << "adctl eval make_checkpoint: --kind ad wants learning "
+                 "histories, --source q_learning or noisy_expert\n";
+    return 2;
+  }
+  if (steps > 0) {
+    options.overrides.push_back(absl::StrCat("train.steps=", steps));
+  }
+  absl::StatusOr<std::string> path = TrainDemoCheckpoint(options);
+  if (!path.ok()) {
+    std::cerr << "adctl eval make_checkpoint: " << path.status() << "\n";
+    return 1;
+  }
+  std::cout << *path << "\n";
+  return 0;
+}
+
 int RunEvalCommand(int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
   if (!args.empty() && args[0] == "eval") args.erase(args.begin());
+  if (!args.empty() && args[0] == "make_checkpoint") {
+    return RunMakeCheckpoint(args);
+  }
   if (args.empty() || args[0] == "help" || args[0] == "--help") {
     std::cout << EvalUsage();
     return args.empty() ? 2 : 0;
