@@ -11,7 +11,6 @@
 // SIGTERM / SIGINT: the runners stop, recorded transitions are flushed (and
 // acknowledged by the store), and the process exits 0.
 // Prometheus metrics on 127.0.0.1:--metrics_port (default 9102; -1: off).
-#include <prometheus/exposer.h>
 #include <prometheus/registry.h>
 
 #include <atomic>
@@ -30,6 +29,7 @@
 #include "actors/actor_metrics.h"
 #include "actors/actor_process.h"
 #include "actors/file_sink.h"
+#include "actors/metrics_http.h"
 #include "actors/source_params.h"
 #include "actors/source_registry.h"
 #include "glog/logging.h"
@@ -131,18 +131,16 @@ int Main() {
 
   auto registry = std::make_shared<prometheus::Registry>();
   ad::actors::ActorMetrics metrics(registry);
-  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<ad::actors::MetricsHttpServer> metrics_server;
   if (metrics_port >= 0) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(
-          absl::StrCat("127.0.0.1:", metrics_port));
-      exposer->RegisterCollectable(registry);
-    } catch (const std::exception& e) {
-      LOG(ERROR) << "cannot serve metrics on port " << metrics_port << ": "
-                 << e.what();
+    auto server = ad::actors::MetricsHttpServer::Start("127.0.0.1",
+                                                       metrics_port, registry);
+    if (!server.ok()) {
+      LOG(ERROR) << server.status();
       return 2;
     }
-    LOG(INFO) << "metrics on 127.0.0.1:" << exposer->GetListeningPorts()[0];
+    metrics_server = std::move(*server);
+    LOG(INFO) << "metrics on 127.0.0.1:" << metrics_server->port();
   }
 
   struct sigaction action = {};

@@ -1,0 +1,153 @@
+// Starts the real ad-actor binary and checks what a user and an operator see:
+// a run to completion writes one complete history per stream; SIGTERM in the
+// middle of a run flushes what was recorded and exits 0; /metrics serves the
+// actor's counters; bad flags exit 2 without writing anything.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "actors/file_sink.h"
+#include "gtest/gtest.h"
+#include "tests/testing/subprocess.h"
+
+namespace ad {
+namespace {
+
+using ::ad::testing::BinaryPath;
+using ::ad::testing::PickFreePort;
+using ::ad::testing::Subprocess;
+using ::ad::testing::WaitForPort;
+
+std::string TempDir(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string dir =
+      absl::StrCat(base != nullptr ? base : "/tmp", "/ad_actor_process_test_",
+                   getpid(), "_", name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// GET http://127.0.0.1:port/metrics, the whole response ("" on failure).
+std::string HttpGetMetrics(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return "";
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string request =
+        "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    if (write(fd, request.data(), request.size()) ==
+        static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
+    }
+  }
+  close(fd);
+  return response;
+}
+
+TEST(AdActorProcessTest, RunToCompletionWritesCompleteHistories) {
+  const std::string dir = TempDir("complete");
+  auto actor = Subprocess::Start(
+      {BinaryPath("ad-actor"), "--source=tabular_q", "--preset=test",
+       "--tasks=darkroom/goal=1,2 darkroom/goal=7,7",
+       "--set=tabular_q.streams=3,tabular_q.episodes=40", "--parallel_tasks=2",
+       "--metrics_port=-1", "--sink=file:" + dir});
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  auto status = actor->Wait(absl::Seconds(60));
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+  auto histories = actors::ReadHistoryDirectory(dir);
+  ASSERT_TRUE(histories.ok()) << histories.status();
+  ASSERT_EQ(histories->size(), 6u);
+  for (const auto& h : *histories) {
+    EXPECT_TRUE(h.meta.complete()) << h.meta.history_id();
+    EXPECT_EQ(h.meta.episodes(), 40u);
+    EXPECT_EQ(h.meta.length(), 800u);
+  }
+}
+
+TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
+  const std::string dir = TempDir("sigterm");
+  const int metrics_port = PickFreePort();
+  // A run far too long to finish: A3C, 8 tasks, 16 streams x 300 episodes.
+  auto actor = Subprocess::Start(
+      {BinaryPath("ad-actor"), "--source=a3c", "--preset=cpu-demo",
+       "--family=darkroom", "--split=train", "--max_tasks=8",
+       "--parallel_tasks=2", "--chunk_transitions=256",
+       absl::StrCat("--metrics_port=", metrics_port), "--sink=file:" + dir},
+      dir + ".log");
+  ASSERT_TRUE(actor.ok()) << actor.status();
+  ASSERT_TRUE(WaitForPort(metrics_port, absl::Seconds(30)).ok());
+  // Let it record a few thousand transitions per stream.
+  std::string metrics;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    metrics = HttpGetMetrics(metrics_port);
+    if (metrics.find("ad_actor_episodes_total{source=\"a3c\"}") !=
+        std::string::npos) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_NE(metrics.find("ad_actor_env_steps_total{source=\"a3c\"}"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("ad_actor_episode_return_mean{source=\"a3c\"}"),
+            std::string::npos);
+  absl::SleepFor(absl::Seconds(1));
+  ASSERT_TRUE(actor->Signal(SIGTERM).ok());
+  auto status = actor->Wait(absl::Seconds(30));
+  ASSERT_TRUE(status.ok()) << status.status();
+  ASSERT_TRUE(WIFEXITED(*status));
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
+
+  auto histories = actors::ReadHistoryDirectory(dir);
+  ASSERT_TRUE(histories.ok()) << histories.status();
+  // The two running tasks' 16 streams each were recorded and flushed; none is
+  // complete; each holds everything up to the step it stopped at (the
+  // streams of a task step together, so they all have the same length).
+  ASSERT_EQ(histories->size(), 32u);
+  for (const auto& h : *histories) {
+    EXPECT_FALSE(h.meta.complete()) << h.meta.history_id();
+    EXPECT_GT(h.meta.length(), 0u);
+    EXPECT_GT(h.meta.episodes(), 0u);
+  }
+}
+
+TEST(AdActorProcessTest, BadFlagsExitTwoAndWriteNothing) {
+  const std::string dir = TempDir("bad");
+  for (const std::string& bad :
+       {std::string("--source=nope"), std::string("--split=sideways"),
+        std::string("--parallel_tasks=0")}) {
+    SCOPED_TRACE(bad);
+    auto actor =
+        Subprocess::Start({BinaryPath("ad-actor"), bad, "--metrics_port=-1",
+                           "--sink=file:" + dir + "/out"},
+                          dir + ".log");
+    ASSERT_TRUE(actor.ok());
+    auto status = actor->Wait(absl::Seconds(30));
+    ASSERT_TRUE(status.ok());
+    ASSERT_TRUE(WIFEXITED(*status));
+    EXPECT_EQ(WEXITSTATUS(*status), 2);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out"));
+}
+
+}  // namespace
+}  // namespace ad
