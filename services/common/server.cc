@@ -6,7 +6,6 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <poll.h>
-#include <prometheus/exposer.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "services/common/metrics_http.h"
 
 namespace ad::services {
 
@@ -97,19 +97,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   server->server_->GetHealthCheckService()->SetServingStatus(true);
 
   if (options.metrics_port >= 0) {
-    try {
-      server->exposer_ = std::make_unique<prometheus::Exposer>(
-          absl::StrCat(options.host, ":", options.metrics_port),
-          /*num_threads=*/1);
-    } catch (const std::exception& e) {
-      // ~Server shuts the gRPC server down.
+    auto metrics = MetricsHttpServer::Start(options.host, options.metrics_port,
+                                            server->registry_);
+    // On failure ~Server shuts the gRPC server down.
+    if (!metrics.ok()) {
       return absl::UnavailableError(
-          absl::StrCat(options.name, ": cannot bind /metrics on ", options.host,
-                       ":", options.metrics_port, ": ", e.what()));
+          absl::StrCat(options.name, ": ", metrics.status().message()));
     }
-    server->exposer_->RegisterCollectable(server->registry_);
-    std::vector<int> ports = server->exposer_->GetListeningPorts();
-    server->metrics_port_ = ports.empty() ? options.metrics_port : ports[0];
+    server->exposer_ = std::move(*metrics);
+    server->metrics_port_ = server->exposer_->port();
   }
 
   LOG(INFO) << options.name << " listening on " << options.host << ":"

@@ -39,11 +39,9 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-namespace prometheus {
-class Exposer;
-}  // namespace prometheus
-
 namespace ad::services {
+
+class MetricsHttpServer;
 
 struct ServerOptions {
   std::string name = "server";     // service name, for logs only
@@ -60,10 +58,10 @@ struct ServerOptions {
 
 // A started gRPC server (and its /metrics exposer).
 //
-// Owns the grpc::Server and the prometheus Exposer; borrows the services,
-// which must outlive it. Thread-safe: Shutdown() may be called from any
-// thread, any number of times; Wait() blocks until Shutdown() has completed.
-// The destructor shuts down with zero grace if nobody did.
+// Owns the grpc::Server and the /metrics HTTP server (metrics_http.h); borrows
+// the services, which must outlive it. Thread-safe: Shutdown() may be called
+// from any thread, any number of times; Wait() blocks until Shutdown() has
+// completed. The destructor shuts down with zero grace if nobody did.
 class Server {
  public:
   // Builds and starts the server. `services` are borrowed. `registry` is
@@ -97,7 +95,7 @@ class Server {
   ServerOptions options_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<prometheus::Registry> registry_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<MetricsHttpServer> exposer_;
   int port_ = 0;
   int metrics_port_ = -1;
 
