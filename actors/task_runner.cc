@@ -95,6 +95,8 @@ absl::StatusOr<TaskRunResult> RunTask(const TaskRunOptions& options,
   SourceParams local_params = params;
   AD_ASSIGN_OR_RETURN(std::unique_ptr<SourceAgent> agent,
                       source->make(spec, local_params));
+  // The budget keys are the caller's (BudgetFor); mark them read.
+  AD_RETURN_IF_ERROR(BudgetFor(options.source, local_params).status());
   AD_RETURN_IF_ERROR(local_params.CheckAllUsed(options.source));
 
   TaskRunResult result;
