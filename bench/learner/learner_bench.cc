@@ -1,0 +1,154 @@
+// Training throughput of the C++ learner, as one JSON line on stdout:
+//
+//   ad_bench_learner --preset=cpu-demo --steps=30 --warmup=5 --threads=2
+//     -> {"impl":"cpp","preset":"cpu-demo","tokens_per_second":...,
+//         "sample_wait_fraction":...,"step_ms":...}
+//
+// Data: synthetic Dark Room learning histories (learner/synthetic_darkroom.h)
+// served in-process, or -- with --store=ADDR -- uploaded to a running
+// ad-store and sampled back over gRPC (the real data path; its sample-wait
+// fraction is the figure that matters there). --dump_batches=PATH writes the
+// first --dump_count batches of the in-process source, so the PyTorch
+// baseline (ad_model_pytorch.py) trains on exactly the same data. Driven by
+// run_bench.sh, which runs both in the same run and prints the ratio.
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_split.h"
+#include "glog/logging.h"
+#include "learner/config.h"
+#include "learner/device.h"
+#include "learner/in_process_source.h"
+#include "learner/prefetcher.h"
+#include "learner/synthetic_darkroom.h"
+#include "learner/trainer.h"
+#include "services/learner/history_upload.h"
+#include "services/learner/store_window_source.h"
+
+ABSL_FLAG(std::string, preset, "cpu-demo", "Preset name or .cfg path");
+ABSL_FLAG(std::string, set, "", "Overrides 'key=value;key=value'");
+ABSL_FLAG(int64_t, steps, 30, "Measured steps");
+ABSL_FLAG(int64_t, warmup, 5, "Steps before measuring");
+ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads");
+ABSL_FLAG(std::string, store, "", "ad-store address: sample over gRPC");
+ABSL_FLAG(bool, upload, true, "With --store: upload the histories first");
+ABSL_FLAG(std::string, dump_batches, "", "Write batches here and exit");
+ABSL_FLAG(int, dump_count, 8, "Batches written by --dump_batches");
+ABSL_FLAG(std::string, dump_config, "",
+          "With --dump_batches: write the full config (every key) here");
+
+namespace al = ad::learner;
+namespace sl = ad::services::learner;
+
+namespace {
+
+std::vector<al::History> Histories() {
+  std::vector<al::DarkRoomGoal> train, test;
+  al::DarkRoomGoalSplit(/*test_every=*/4, /*test_offset=*/0, train, test);
+  al::SyntheticDarkRoomOptions o;
+  o.goals = train;
+  o.histories_per_goal = 2;
+  o.episodes = 60;
+  return al::SyntheticDarkRoomHistories(o);
+}
+
+// Raw little-endian arrays per batch: obs int32 [B,T,2], actions int32
+// [B,T], rewards float32 [B,T], dones uint8 [B,T].
+void Dump(al::WindowSource& source, const std::string& path, int count) {
+  std::ofstream out(path, std::ios::binary);
+  for (int i = 0; i < count; ++i) {
+    auto w = source.Next(absl::InfiniteFuture());
+    CHECK(w.ok()) << w.status();
+    auto write = [&](const auto& v) {
+      out.write(reinterpret_cast<const char*>(v.data()),
+                static_cast<std::streamsize>(v.size() * sizeof(v[0])));
+    };
+    write(w->obs);
+    write(w->actions);
+    write(w->rewards);
+    write(w->dones);
+  }
+  CHECK(out.good()) << "cannot write " << path;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  FLAGS_logtostderr = true;
+  google::InitGoogleLogging(argv[0]);
+  auto config = al::LoadConfig(absl::GetFlag(FLAGS_preset));
+  CHECK(config.ok()) << config.status();
+  std::vector<std::string> overrides =
+      absl::StrSplit(absl::GetFlag(FLAGS_set), ';', absl::SkipWhitespace());
+  absl::Status s = al::ApplyOverrides(overrides, *config);
+  CHECK(s.ok()) << s;
+  CHECK(al::ConfigureThreads(absl::GetFlag(FLAGS_threads)).ok());
+
+  al::WindowRequest request;
+  request.window_len = config->model.context_len;
+  request.batch_size = config->train.batch_size;
+  request.seed = config->train.seed;
+  std::unique_ptr<al::WindowSource> source;
+  const std::string store = absl::GetFlag(FLAGS_store);
+  if (store.empty()) {
+    auto in_process = al::InProcessWindowSource::Create(Histories(), request);
+    CHECK(in_process.ok()) << in_process.status();
+    source = *std::move(in_process);
+  } else {
+    if (absl::GetFlag(FLAGS_upload)) {
+      ad::services::store::StoreSink::Options sink_options;
+      sink_options.address = store;
+      auto sink = ad::services::store::StoreSink::Create(sink_options);
+      CHECK(sink.ok()) << sink.status();
+      s = sl::UploadHistories(Histories(), {}, **sink);
+      CHECK(s.ok()) << s;
+    }
+    sl::StoreWindowSource::Options options;
+    options.client.address = store;
+    options.request = request;
+    options.data = config->data;
+    auto remote = sl::StoreWindowSource::Create(options);
+    CHECK(remote.ok()) << remote.status();
+    source = *std::move(remote);
+  }
+  const std::string dump = absl::GetFlag(FLAGS_dump_batches);
+  if (!dump.empty()) {
+    Dump(*source, dump, absl::GetFlag(FLAGS_dump_count));
+    const std::string config_path = absl::GetFlag(FLAGS_dump_config);
+    if (!config_path.empty()) {
+      std::ofstream out(config_path);
+      out << al::FormatConfig(*config);
+      CHECK(out.good()) << "cannot write " << config_path;
+    }
+    return 0;
+  }
+
+  auto trainer = al::Trainer::Create(*config, torch::kCPU);
+  CHECK(trainer.ok()) << trainer.status();
+  al::Prefetcher::Options prefetch;
+  prefetch.model = config->model;
+  prefetch.capacity = config->data.prefetch_batches;
+  al::Prefetcher prefetcher(std::move(source), prefetch);
+  al::LoopOptions loop;
+  loop.warmup_steps = absl::GetFlag(FLAGS_warmup);
+  loop.until_step = loop.warmup_steps + absl::GetFlag(FLAGS_steps);
+  loop.progress_line = false;
+  auto summary = al::RunTraining(**trainer, prefetcher, nullptr, loop);
+  CHECK(summary.ok()) << summary.status();
+  const int64_t measured = summary->steps_run - loop.warmup_steps;
+  std::printf(
+      "{\"impl\":\"cpp\",\"preset\":\"%s\",\"source\":\"%s\",\"threads\":%d,"
+      "\"batch\":%d,\"window\":%d,\"steps\":%lld,\"tokens_per_second\":%.1f,"
+      "\"sample_wait_fraction\":%.4f,\"step_ms\":%.2f,\"loss\":%.4f}\n",
+      config->preset.c_str(), store.empty() ? "in-process" : "ad-store",
+      absl::GetFlag(FLAGS_threads), config->train.batch_size,
+      config->model.context_len, static_cast<long long>(measured),
+      summary->tokens_per_second, summary->sample_wait_fraction,
+      1000.0 * summary->seconds / std::max<int64_t>(measured, 1),
+      summary->last.loss);
+  return 0;
+}

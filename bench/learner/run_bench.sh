@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Learner training throughput, C++ vs a plain PyTorch implementation of the
+# same model, batch and data, measured in the same run (alternating rounds,
+# medians), then the sample-wait fraction when fed by a real ad-store over
+# gRPC. Bounded to about a minute for cpu-demo.
+#
+# Usage: bench/learner/run_bench.sh [preset=cpu-demo] [threads=2]
+# Environment: AD_BUILD_DIR (default build), STEPS (20), WARMUP (3),
+# ROUNDS (2), PYTHON (/usr/bin/python3, Debian's python3-torch).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=${AD_BIN_DIR:-${AD_BUILD_DIR:-build}/bin}
+PRESET=${1:-cpu-demo}
+THREADS=${2:-2}
+STEPS=${STEPS:-20}
+WARMUP=${WARMUP:-3}
+ROUNDS=${ROUNDS:-2}
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+tmp=$(mktemp -d)
+store_pid=
+cleanup() {
+  if [[ -n $store_pid ]]; then kill "$store_pid" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+"$BIN/ad_bench_learner" --preset="$PRESET" --dump_batches="$tmp/batches.bin" \
+  --dump_config="$tmp/config.cfg" --dump_count=8 2>/dev/null
+
+field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+cpp=()
+py=()
+for ((r = 0; r < ROUNDS; r++)); do
+  line=$("$BIN/ad_bench_learner" --preset="$PRESET" --threads="$THREADS" \
+    --steps="$STEPS" --warmup="$WARMUP" 2>/dev/null)
+  echo "$line"
+  cpp+=("$(field tokens_per_second <<<"$line")")
+  line=$("$PYTHON" bench/learner/ad_model_pytorch.py --config "$tmp/config.cfg" \
+    --batches "$tmp/batches.bin" --threads "$THREADS" --steps "$STEPS" \
+    --warmup "$WARMUP")
+  echo "$line"
+  py+=("$(field tokens_per_second <<<"$line")")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+c=$(median "${cpp[@]}")
+p=$(median "${py[@]}")
+awk -v c="$c" -v p="$p" -v preset="$PRESET" -v t="$THREADS" 'BEGIN {
+  printf "learner %s, %d threads: C++ %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2fx (goal >= 1.2x)\n", preset, t, c, p, c / p }'
+
+# The real data path: windows from ad-store over gRPC.
+port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$BIN/ad-store" --db="$tmp/db" --port="$port" --metrics_port=-1 \
+  --block_cache_mb=32 --write_buffer_mb=8 >"$tmp/store.log" 2>&1 &
+store_pid=$!
+for _ in $(seq 100); do
+  if (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  sleep 0.1
+done
+line=$("$BIN/ad_bench_learner" --preset="$PRESET" --threads="$THREADS" \
+  --steps="$STEPS" --warmup="$WARMUP" --store="127.0.0.1:$port" 2>/dev/null)
+echo "$line"
+awk -v w="$(field sample_wait_fraction <<<"$line")" -v tps="$(field tokens_per_second <<<"$line")" 'BEGIN {
+  printf "fed by ad-store over gRPC: %.0f tokens/s, sample-wait fraction %.2f%% (goal < 5%%)\n", tps, 100 * w }'
