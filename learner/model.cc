@@ -98,22 +98,17 @@ torch::Tensor TransformerBlockImpl::Attention(const torch::Tensor& x_query,
   const int64_t tq = x_query.size(1);
   const int64_t d = x_all.size(2);
   const int64_t hd = d / num_heads_;
-  // One matmul for q, k and v of every position; with a single query
-  // position only k and v are needed for the rest.
-  torch::Tensor kqv_all = qkv(x_all);  // [B, T, 3D]
-  torch::Tensor q = (tq == t) ? kqv_all.slice(2, 0, d)
-                              : kqv_all.slice(1, t - tq, t).slice(2, 0, d);
-  torch::Tensor k = kqv_all.slice(2, d, 2 * d);
-  torch::Tensor v = kqv_all.slice(2, 2 * d, 3 * d);
-  // [B, T, D] -> [B * H, T, hd]
-  auto heads = [&](const torch::Tensor& x, int64_t len) {
-    return x.reshape({b, len, num_heads_, hd})
-        .transpose(1, 2)
-        .reshape({b * num_heads_, len, hd});
-  };
-  q = heads(q, tq);
-  k = heads(k, t);
-  v = heads(v, t);
+  // One matmul for q, k and v of every position, and one copy that splits
+  // the heads: [B, T, 3D] -> [3, B, H, T, hd].
+  torch::Tensor kqv = qkv(x_all)
+                          .view({b, t, 3, num_heads_, hd})
+                          .permute({2, 0, 3, 1, 4})
+                          .contiguous();
+  torch::Tensor q = kqv[0];
+  if (tq != t) q = q.slice(2, t - tq, t);
+  q = q.reshape({b * num_heads_, tq, hd});
+  torch::Tensor k = kqv[1].view({b * num_heads_, t, hd});
+  torch::Tensor v = kqv[2].view({b * num_heads_, t, hd});
   // scores = bias + (q k^T) / sqrt(hd) in one fused op.
   torch::Tensor scores =
       torch::baddbmm(bias.expand({b * num_heads_, tq, t}), q, k.transpose(1, 2),
