@@ -99,7 +99,11 @@ absl::StatusOr<StepStats> Trainer::Step(const TrainingBatch& batch) {
               .lr(stats.learning_rate);
         }
         model_->train();
-        optimizer_->zero_grad();
+        // Dropping the gradients (rather than zeroing them) lets backward
+        // write them fresh instead of accumulating into zeros.
+        for (torch::Tensor& p : model_->parameters()) {
+          p.mutable_grad() = torch::Tensor();
+        }
         torch::Tensor logits = model_->Forward(batch.input);
         torch::Tensor loss = Loss(logits, batch.targets);
         loss.backward();
