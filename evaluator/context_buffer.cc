@@ -20,6 +20,7 @@ absl::Status CheckSize(const char* field, size_t got, size_t want) {
 int ContextBatch::obs_dim() const { return buffer_->obs_dim_; }
 int ContextBatch::capacity() const { return buffer_->capacity_; }
 int ContextBatch::length() const { return buffer_->length_; }
+int64_t ContextBatch::pushes() const { return buffer_->pushes_; }
 
 absl::Span<const int32_t> ContextBatch::obs(int r, int k) const {
   const ContextBuffer& b = *buffer_;
@@ -70,6 +71,7 @@ ContextBuffer::ContextBuffer(int rows, int capacity, int obs_dim)
 void ContextBuffer::Clear() {
   length_ = 0;
   next_ = 0;
+  pushes_ = 0;
 }
 
 absl::Status ContextBuffer::Push(absl::Span<const int32_t> obs,
@@ -98,6 +100,7 @@ absl::Status ContextBuffer::Push(absl::Span<const int32_t> obs,
     dones_[cell] = dones[r] != 0 ? 1 : 0;
   }
   next_ = (next_ + 1) % capacity_;
+  ++pushes_;
   length_ = std::min(length_ + 1, capacity_);
   return absl::OkStatus();
 }

@@ -39,6 +39,9 @@ class ContextBatch {
   int obs_dim() const;
   int capacity() const;  // transitions, the context size c
   int length() const;    // transitions held now, <= capacity()
+  // Pushes since construction or Clear(): lets a policy that caches work
+  // across steps tell that exactly one transition arrived since its last call.
+  int64_t pushes() const;
 
   // Transition k of local row r, k = 0 the oldest held .. length() - 1 the
   // newest: the observation the row saw, the action it took, the reward it
@@ -66,6 +69,7 @@ class ContextBuffer {
   int capacity() const { return capacity_; }
   int obs_dim() const { return obs_dim_; }
   int length() const { return length_; }
+  int64_t pushes() const { return pushes_; }
 
   // Forgets every transition (the current observations stay).
   void Clear();
@@ -99,6 +103,7 @@ class ContextBuffer {
   int obs_dim_;
   int length_ = 0;                    // transitions held per row
   int next_ = 0;                      // ring slot the next Push writes
+  int64_t pushes_ = 0;                // Push calls since construction / Clear
   std::vector<int32_t> obs_;          // [rows][capacity][obs_dim]
   std::vector<int32_t> actions_;      // [rows][capacity]
   std::vector<float> rewards_;        // [rows][capacity]

@@ -106,6 +106,7 @@ class Runner {
     options.temperature = spec_.temperature;
     options.max_past = max_past;
     options.threads = spec_.threads;
+    options.window = spec_.window;
     AD_ASSIGN_OR_RETURN(std::unique_ptr<ModelPolicy> policy,
                         ModelPolicy::Load(path, options));
     LOG(INFO) << name << ": " << path << " (step " << policy->step()
@@ -285,8 +286,8 @@ absl::StatusOr<Report> InContext(const EvalSpec& spec,
                         runner.Run(*family, rows, *ad, context_len, "ad"));
     panel.curves.push_back(std::move(curve));
     report.notes.push_back(absl::StrFormat(
-        "ad: %s (step %d), context %d past transitions, %s", spec.checkpoint,
-        ad->step(), context_len,
+        "ad: %s (step %d), context %d past transitions (%s window), %s",
+        spec.checkpoint, ad->step(), context_len, spec.window,
         spec.temperature == 0
             ? "greedy"
             : absl::StrFormat("temperature %g", spec.temperature)));
@@ -654,6 +655,10 @@ absl::Status EvalSpec::Validate() const {
           absl::StrFormat("baselines has '%s', want any of %s", b,
                           absl::StrJoin(kBaselines, ", ")));
     }
+  }
+  if (window != "slide" && window != "chunk") {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("window is '%s', want slide or chunk", window));
   }
   if (!store.empty() && !histories_dir.empty()) {
     return absl::InvalidArgumentError(

@@ -60,6 +60,10 @@ struct EvalSpec {
   // or 4 episodes for baseline-only runs.
   int context_len = 0;
   double temperature = 0.0;  // 0: greedy
+  // How the model gets its context: "slide" (the last c transitions, full
+  // recompute each step) or "chunk" (cached keys/values, window restarts
+  // from its last half when full); see evaluator/policies/model_policy.h.
+  std::string window = "slide";
   // Any of random, optimal, heuristic, ed, source.
   std::vector<std::string> baselines = {"random", "optimal", "heuristic"};
 

@@ -11,6 +11,19 @@
 // AD and ED are the same class over different checkpoints: ED's was trained
 // on expert-only histories.
 //
+// Two ways to present the context (Options::window):
+//  * "slide" (default, the paper's queue): every step the model gets the
+//    last min(held, max_past) transitions and recomputes the whole window:
+//    [B, T] tokens per forward.
+//  * "chunk": keys and values of every layer are cached per row and each
+//    step appends ONE token; when the window is full it restarts from the
+//    last half (recomputing that half once). The model then sees between
+//    window/2 - 1 and window - 1 past transitions, each prediction exactly
+//    as in training (position t attends to positions 0..t of its window),
+//    at ~2 tokens of compute per row and step instead of `window`. The
+//    cached forward re-implements the learner's block math over the model's
+//    own parameters; a test holds it equal to ADModel::NextActionLogits.
+//
 // Action choice: greedy (argmax; temperature 0) or sampling from
 // softmax(logits / temperature) with a private random stream per row, drawn
 // in C++ so the choice for a row does not depend on the rows beside it.
@@ -44,6 +57,7 @@ class ModelPolicy : public InContextPolicy {
     int max_past = 0;
     // LibTorch intra-op threads, set process-wide on Load (>= 1).
     int threads = 2;
+    std::string window = "slide";  // "slide" or "chunk" (see above)
 
     absl::Status Validate() const;
   };
@@ -65,6 +79,8 @@ class ModelPolicy : public InContextPolicy {
   absl::Status Act(const ContextBatch& context, const envs::BatchedEnv& oracle,
                    absl::Span<int32_t> actions) override;
 
+  // The (shared) model handle.
+  learner::ADModel model() const { return model_; }
   const learner::ModelOptions& model_options() const {
     return model_->options();
   }
@@ -75,16 +91,42 @@ class ModelPolicy : public InContextPolicy {
 
   // Logits [rows, num_actions] for `context` (what Act chooses from).
   absl::StatusOr<std::vector<float>> Logits(const ContextBatch& context);
+  // Logits from a full forward over the last `past` transitions (<= held,
+  // <= max_past) and the current observation.
+  absl::StatusOr<std::vector<float>> FullLogits(const ContextBatch& context,
+                                                int past);
+  // Past transitions the cached window holds for `global_row` ("chunk").
+  int cached_past(int global_row) const { return cache_len_[global_row] - 1; }
 
  private:
   ModelPolicy(learner::ADModel model, const Options& options, int max_past)
       : model_(std::move(model)), options_(options), max_past_(max_past) {}
+
+  // "chunk": logits of the rows of `context`, appending one token to each
+  // row's cache or rebuilding it from the context.
+  absl::StatusOr<std::vector<float>> CachedLogits(const ContextBatch& context);
+  // Runs tokens [b, T, D] at positions len .. len + T - 1 of rows
+  // [first, first + b) through every layer, storing their keys and values;
+  // returns the last position's logits [b, num_actions].
+  torch::Tensor RunCached(torch::Tensor x, int first, int len);
+  // Token embeddings [b, T, D] for the given per-token inputs, positions
+  // starting at `pos`.
+  torch::Tensor EmbedTokens(const std::vector<int32_t>& obs,
+                            const std::vector<int32_t>& prev_actions,
+                            const std::vector<float>& prev_rewards,
+                            const std::vector<float>& prev_dones, int b, int t,
+                            int pos);
 
   learner::ADModel model_;
   Options options_;
   int max_past_;
   int64_t step_ = 0;
   std::vector<envs::SplitMix64> streams_;  // one per rollout row
+  // "chunk" state, per rollout row: tokens cached, and the context's push
+  // count when they were; keys / values per layer [rows, H, window, hd].
+  std::vector<int> cache_len_;
+  std::vector<int64_t> cache_pushes_;
+  std::vector<torch::Tensor> keys_, values_;
 };
 
 }  // namespace ad::evaluator

@@ -140,3 +140,61 @@ TEST(ModelPolicyTest, LoadsACheckpointFile) {
 
 }  // namespace
 }  // namespace ad::evaluator
+
+namespace ad::evaluator {
+namespace {
+
+// The cached ("chunk") forward gives the learner's own logits for the
+// window it holds, step after step, across the half-window restarts.
+TEST(ModelPolicyTest, ChunkWindowMatchesAFullForwardOfTheSameWindow) {
+  const envs::EnvFamily& family = **envs::FindFamily("darkroom");
+  const std::vector<RowSpec> rows = Rows(3, 2);
+  ModelPolicy::Options chunk_options;
+  chunk_options.window = "chunk";
+  chunk_options.threads = 1;
+  auto cached = ModelPolicy::FromModel(TinyModel(16), chunk_options);
+  auto full = ModelPolicy::FromModel(TinyModel(16), ModelPolicy::Options());
+  ASSERT_TRUE(cached.ok()) << cached.status();
+  ASSERT_TRUE((*cached)->Begin(family.space(), rows).ok());
+  ASSERT_TRUE((*full)->Begin(family.space(), rows).ok());
+  auto env = family.Make({rows[0].task_id, rows[1].task_id, rows[2].task_id,
+                          rows[3].task_id, rows[4].task_id, rows[5].task_id},
+                         6, /*seed=*/1);
+  ASSERT_TRUE(env.ok());
+  ContextBuffer buffer(6, /*capacity=*/40, /*obs_dim=*/2);
+  std::vector<int32_t> obs(12), next(12), actions(6);
+  std::vector<float> rewards(6);
+  std::vector<uint8_t> dones(6);
+  ASSERT_TRUE((*env)->Reset(absl::MakeSpan(obs)).ok());
+  std::vector<int> seen_past;
+  for (int step = 0; step < 45; ++step) {
+    ASSERT_TRUE(buffer.SetCurrentObs(obs).ok());
+    auto got = (*cached)->Logits(buffer.All());
+    ASSERT_TRUE(got.ok()) << got.status();
+    const int past = (*cached)->cached_past(0);
+    seen_past.push_back(past);
+    auto want = (*full)->FullLogits(buffer.All(), past);
+    ASSERT_TRUE(want.ok()) << want.status();
+    for (size_t i = 0; i < want->size(); ++i) {
+      ASSERT_NEAR((*got)[i], (*want)[i], 1e-4) << "step " << step;
+    }
+    for (int r = 0; r < 6; ++r) actions[r] = (step * 3 + r) % 5;
+    ASSERT_TRUE((*env)
+                    ->Step(actions, envs::StepOutput{absl::MakeSpan(next),
+                                                     absl::MakeSpan(rewards),
+                                                     absl::MakeSpan(dones)})
+                    .ok());
+    ASSERT_TRUE(buffer.Push(obs, actions, rewards, dones).ok());
+    obs.swap(next);
+  }
+  // Window 16: the context grows to 15 past transitions, restarts from the
+  // last 7, grows again.
+  EXPECT_EQ(seen_past[0], 0);
+  EXPECT_EQ(seen_past[15], 15);
+  EXPECT_EQ(seen_past[16], 7);
+  EXPECT_EQ(seen_past[24], 15);
+  EXPECT_EQ(seen_past[25], 7);
+}
+
+}  // namespace
+}  // namespace ad::evaluator
