@@ -35,8 +35,8 @@ struct ActorOptions {
   // Split(train_fraction, split_seed) ("train", "test" or "all").
   std::vector<std::string> tasks;
   std::string split = "train";
-  double train_fraction = 0.8;
-  uint64_t split_seed = 0;
+  double train_fraction = envs::kDefaultTrainFraction;
+  uint64_t split_seed = envs::kDefaultSplitSeed;
   int max_tasks = 0;  // use only the first max_tasks tasks; 0: all
   std::string source = "a3c";
   std::string preset = "cpu-demo";     // name or path (SourceParams)

@@ -10,7 +10,8 @@
 //         "store:HOST:PORT" (the trajectory store, acknowledged appends).
 // SIGTERM / SIGINT: the runners stop, recorded transitions are flushed (and
 // acknowledged by the store), and the process exits 0.
-// Prometheus metrics on 127.0.0.1:--metrics_port (default 9102; -1: off).
+// Prometheus metrics on --metrics_host:--metrics_port (default
+// 127.0.0.1:9102; -1: off).
 #include <prometheus/registry.h>
 
 #include <atomic>
@@ -29,10 +30,10 @@
 #include "actors/actor_metrics.h"
 #include "actors/actor_process.h"
 #include "actors/file_sink.h"
-#include "actors/metrics_http.h"
 #include "actors/source_params.h"
 #include "actors/source_registry.h"
 #include "glog/logging.h"
+#include "services/common/metrics_http.h"
 #include "services/env/remote_env.h"
 #include "services/store/store_sink.h"
 
@@ -43,8 +44,10 @@ ABSL_FLAG(std::string, tasks, "",
           "space-separated task ids (ids contain commas); empty: the tasks "
           "of --split");
 ABSL_FLAG(std::string, split, "train", "train, test or all (without --tasks)");
-ABSL_FLAG(double, train_fraction, 0.8, "fraction of tasks in the train split");
-ABSL_FLAG(uint64_t, split_seed, 0, "seed of the train/test split");
+ABSL_FLAG(double, train_fraction, ad::envs::kDefaultTrainFraction,
+          "fraction of tasks in the train split");
+ABSL_FLAG(uint64_t, split_seed, ad::envs::kDefaultSplitSeed,
+          "seed of the train/test split");
 ABSL_FLAG(int, max_tasks, 0, "use only the first N selected tasks; 0: all");
 ABSL_FLAG(std::string, source, "a3c",
           "source algorithm: a3c, dqn, ucb, tabular_q, noisy_expert, expert, "
@@ -62,6 +65,8 @@ ABSL_FLAG(int64_t, chunk_transitions, 4096, "transitions per sink chunk");
 ABSL_FLAG(absl::Duration, flush_timeout, absl::Seconds(60),
           "longest wait for the sink to make everything durable at the end");
 ABSL_FLAG(int, metrics_port, 9102, "Prometheus /metrics port; -1: off");
+ABSL_FLAG(std::string, metrics_host, "127.0.0.1",
+          "interface for /metrics (0.0.0.0 in containers)");
 
 namespace {
 
@@ -131,16 +136,17 @@ int Main() {
 
   auto registry = std::make_shared<prometheus::Registry>();
   ad::actors::ActorMetrics metrics(registry);
-  std::unique_ptr<ad::actors::MetricsHttpServer> metrics_server;
+  std::unique_ptr<ad::services::MetricsHttpServer> metrics_server;
   if (metrics_port >= 0) {
-    auto server = ad::actors::MetricsHttpServer::Start("127.0.0.1",
-                                                       metrics_port, registry);
+    auto server = ad::services::MetricsHttpServer::Start(
+        absl::GetFlag(FLAGS_metrics_host), metrics_port, registry);
     if (!server.ok()) {
       LOG(ERROR) << server.status();
       return 2;
     }
     metrics_server = std::move(*server);
-    LOG(INFO) << "metrics on 127.0.0.1:" << metrics_server->port();
+    LOG(INFO) << "metrics on " << absl::GetFlag(FLAGS_metrics_host) << ":"
+              << metrics_server->port();
   }
 
   struct sigaction action = {};

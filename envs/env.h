@@ -70,6 +70,12 @@ class BatchedEnv {
   virtual absl::Status ExpertActions(absl::Span<int32_t> actions) const = 0;
 };
 
+// The project-wide default split of a family's tasks into train (source RL,
+// learner data) and held-out test tasks (evaluation). Every binary uses these
+// defaults, so data and evaluation agree unless a user changes both.
+inline constexpr double kDefaultTrainFraction = 0.75;
+inline constexpr uint64_t kDefaultSplitSeed = 0;
+
 // A deterministic split of a family's task set.
 struct TaskSplit {
   std::vector<std::string> train;

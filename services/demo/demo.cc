@@ -46,11 +46,21 @@ struct Ports {
   int metrics = 0;
 };
 
-absl::StatusOr<Ports> PickPorts() {
-  Ports p{PickFreePort(), PickFreePort()};
-  if (p.grpc <= 0 || p.metrics <= 0 || p.grpc == p.metrics) {
-    return absl::UnavailableError("could not find free loopback ports");
+// A free loopback port not handed out before in this run (the kernel may
+// offer a just-probed port again).
+absl::StatusOr<int> PickUnusedPort() {
+  static std::set<int>* used = new std::set<int>();
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int port = PickFreePort();
+    if (port > 0 && used->insert(port).second) return port;
   }
+  return absl::UnavailableError("could not find a free loopback port");
+}
+
+absl::StatusOr<Ports> PickPorts() {
+  Ports p;
+  AD_ASSIGN_OR_RETURN(p.grpc, PickUnusedPort());
+  AD_ASSIGN_OR_RETURN(p.metrics, PickUnusedPort());
   return p;
 }
 

@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "envs/env.h"
 
 namespace ad::demo {
 

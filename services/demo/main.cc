@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "envs/env.h"
 #include "glog/logging.h"
 #include "services/demo/demo.h"
 
@@ -24,8 +25,10 @@ ABSL_FLAG(int, actors, 2, "source-RL actor processes");
 ABSL_FLAG(int64_t, ad_steps, 0, "AD learner steps; 0: the preset's");
 ABSL_FLAG(int64_t, ed_steps, 0, "ED learner steps; 0: the preset's");
 ABSL_FLAG(int, threads, 2, "LibTorch threads of the learner and evaluator");
-ABSL_FLAG(double, train_fraction, 0.75, "train share of the task split");
-ABSL_FLAG(uint64_t, split_seed, 0, "seed of the task split");
+ABSL_FLAG(double, train_fraction, ad::envs::kDefaultTrainFraction,
+          "train share of the task split");
+ABSL_FLAG(uint64_t, split_seed, ad::envs::kDefaultSplitSeed,
+          "seed of the task split");
 ABSL_FLAG(int, eval_seeds, 10, "evaluation seeds per held-out task");
 ABSL_FLAG(int, eval_episodes, 40, "in-context episodes per seed");
 
