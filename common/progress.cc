@@ -21,6 +21,11 @@ Progress::Progress(std::string label, std::string unit, uint64_t total,
       tty_(isatty(STDERR_FILENO) != 0) {}
 
 void Progress::Update(uint64_t done, const std::string& extra) {
+  if (!started_ || done < first_done_) {  // first call, or a restart
+    started_ = true;
+    first_done_ = done;
+    first_time_ = absl::Now();
+  }
   done_ = done;
   extra_ = extra;
   if (absl::Now() - last_draw_ >= min_interval_) Draw(/*final_line=*/false);
@@ -42,8 +47,9 @@ std::string Progress::FormatDuration(absl::Duration d) {
 void Progress::Draw(bool final_line) {
   const absl::Time now = absl::Now();
   last_draw_ = now;
-  const double secs = absl::ToDoubleSeconds(now - start_);
-  const double rate = secs > 0 ? static_cast<double>(done_) / secs : 0.0;
+  const double secs = started_ ? absl::ToDoubleSeconds(now - first_time_) : 0;
+  const double rate =
+      secs > 0 ? static_cast<double>(done_ - first_done_) / secs : 0.0;
   std::string line;
   if (total_ > 0) {
     const double frac =

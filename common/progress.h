@@ -39,6 +39,10 @@ class Progress {
   absl::Time start_;
   absl::Time last_draw_;
   uint64_t done_ = 0;
+  // The rate counts from the first Update (a job may resume part-way).
+  bool started_ = false;
+  uint64_t first_done_ = 0;
+  absl::Time first_time_;
   std::string extra_;
   bool tty_;
 };

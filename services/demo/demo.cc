@@ -127,6 +127,24 @@ absl::StatusOr<v1::StatsResponse> StoreStats(v1::StoreService::Stub& store) {
   return resp;
 }
 
+// The newest checkpoint file in a learner's checkpoint directory (names are
+// ckpt-<zero-padded step>.pt, so the last name in order is the newest).
+absl::StatusOr<std::string> LatestCheckpoint(const std::string& dir) {
+  std::string latest;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("ckpt-", 0) == 0 && entry.path().extension() == ".pt" &&
+        name > fs::path(latest).filename().string()) {
+      latest = entry.path().string();
+    }
+  }
+  if (latest.empty()) {
+    return absl::NotFoundError(absl::StrCat("no checkpoint in ", dir));
+  }
+  return latest;
+}
+
 class Demo {
  public:
   explicit Demo(const DemoOptions& o)
@@ -287,8 +305,12 @@ class Demo {
         services::MakeChannel(Loopback(eval_ports_.grpc)));
     v1::EvaluateRequest req;
     v1::EvalSpec& spec = *req.mutable_spec();
-    spec.set_checkpoint(CheckpointDir("ad"));
-    spec.set_ed_checkpoint(CheckpointDir("ed"));
+    AD_ASSIGN_OR_RETURN(const std::string ad,
+                        LatestCheckpoint(CheckpointDir("ad")));
+    AD_ASSIGN_OR_RETURN(const std::string ed,
+                        LatestCheckpoint(CheckpointDir("ed")));
+    spec.set_checkpoint(ad);
+    spec.set_ed_checkpoint(ed);
     spec.set_env(o_.env);
     spec.set_tasks("test");
     spec.set_seeds(o_.eval_seeds);
