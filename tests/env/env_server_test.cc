@@ -159,13 +159,15 @@ TEST(EnvServerProcessTest, ExpertDrivesADarkRoomBatchToItsGoals) {
     EXPECT_EQ(returns[i], *optimal) << tasks[i];
     EXPECT_GT(returns[i], 0.0f) << tasks[i];
   }
+  // The server observes a step's latency just after sending its reply, so
+  // the last observation may land a moment after the client has it.
+  EXPECT_TRUE(WaitForMetric(
+      server.metrics_port(),
+      absl::StrCat("ad_env_rpc_latency_seconds_count{method=\"Session.step\"} ",
+                   len)));
   const std::string metrics = ScrapeMetrics(server.metrics_port());
   EXPECT_THAT(metrics, HasSubstr(absl::StrCat("ad_env_steps_total ", n * len)));
   EXPECT_THAT(metrics, HasSubstr("ad_env_sessions_active 1"));
-  EXPECT_THAT(metrics,
-              HasSubstr(absl::StrCat("ad_env_rpc_latency_seconds_count{method="
-                                     "\"Session.step\"} ",
-                                     len)));
 }
 
 TEST(EnvServerProcessTest, EveryBadInputIsRejectedAndTheSessionKeepsWorking) {
