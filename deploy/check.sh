@@ -38,7 +38,7 @@ need() {  # need TOOL STEP: true if TOOL exists, else reports the skip
 if need docker-compose "docker-compose config"; then
   # Interpolation defaults only: ignore any .env or AD_* of the caller.
   step "docker-compose config (docker-compose.yml)" \
-    env -u AD_ACTOR_SOURCE -u AD_ACTOR_PRESET -u AD_LEARNER_PRESET \
+    env -u AD_ACTOR_SOURCE -u AD_ACTOR_PRESET -u AD_ACTOR_MAX_TASKS -u AD_LEARNER_PRESET \
     docker-compose -f docker-compose.yml --project-directory . config -q
 fi
 if need python3 "compose/k8s checkers"; then

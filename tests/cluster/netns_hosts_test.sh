@@ -27,6 +27,7 @@ PREFIX="adt$$"      # namespace names: adt<pid>-<host>
 SUBNET=10.213.0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ad-netns.XXXXXX")
 PIDS=()
+WATCHDOG=
 NAMESPACES=()
 
 log() { echo "[netns_hosts] $*" >&2; }
@@ -41,6 +42,7 @@ skip() {
 
 cleanup() {
   local rc=$?
+  kill "$WATCHDOG" 2>/dev/null || true
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -66,12 +68,29 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+# Watchdog: ctest's TIMEOUT kills without running traps, so the script ends
+# itself first (TERM runs the cleanup trap below).
+( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  sleep 150 & sp=$!
+  wait "$sp" && echo "[netns_hosts] watchdog: 150 s passed, stopping" >&2 && kill -TERM $$ ) &
+WATCHDOG=$!
 
+BIN=$(cd "$BIN" 2>/dev/null && pwd) || fail "AD_BIN_DIR ${AD_BIN_DIR:-} is not a directory"
 for b in ad-store ad-env-server ad-actor ad-learner adctl; do
   [[ -x $BIN/$b ]] || fail "$BIN/$b is missing (build first: scripts/build.sh)"
 done
 command -v ip >/dev/null || skip "iproute2 (ip) is not installed"
 command -v curl >/dev/null || skip "curl is not installed"
+
+# Namespaces left by an earlier run of this test that was killed before its
+# trap ran (its pid is gone): remove them and whatever still runs inside.
+for old in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^adt[0-9]+-' || true); do
+  oldpid=$(sed -E 's/^adt([0-9]+).*/\1/' <<<"$old")
+  kill -0 "$oldpid" 2>/dev/null && continue
+  for pid in $(ip netns pids "$old" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+  ip netns del "$old" 2>/dev/null || true
+  rm -rf "/etc/netns/$old"
+done
 
 # --- topology --------------------------------------------------------------
 SW="$PREFIX-switch"
@@ -140,7 +159,7 @@ log "store on $SUBNET.2:50052, env server on $SUBNET.3:50051"
 # --- two actor hosts fill the store at the same time ---------------------------
 start=$(date +%s)
 run_actor() {  # run_actor HOST SEED TASKS
-  in_ns "$1" "$BIN/ad-actor" --family=darkroom --split=train --source=noisy_expert \
+  in_ns "$1" timeout 90 "$BIN/ad-actor" --family=darkroom --split=train --source=noisy_expert \
     --preset=test --seed="$2" --tasks="$3" --env="$SUBNET.3:50051" \
     --sink="store:$SUBNET.2:50052" --metrics_port=-1 >"$TMP/$1.log" 2>&1
 }
@@ -184,7 +203,7 @@ for host in actor1 actor2; do
 done
 
 # --- the learner host samples windows from the store -------------------------
-in_ns learner "$BIN/ad-learner" --host="$SUBNET.21" --port=50053 --metrics_port=-1 \
+in_ns learner timeout 90 "$BIN/ad-learner" --host="$SUBNET.21" --port=50053 --metrics_port=-1 \
   --store="$SUBNET.2:50052" --preset=test --steps=5 --exit_when_done --threads=1 \
   --progress=false --checkpoint_dir="$TMP/checkpoints" >"$TMP/learner.log" 2>&1 ||
   fail "ad-learner on the learner host exited with $? (see learner.log)"

@@ -19,6 +19,7 @@ BIN=${AD_BIN_DIR:-$(cd "$(dirname "$0")/../.." && pwd)/build/bin}
 PROMETHEUS=${PROMETHEUS:-prometheus}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ad-prom.XXXXXX")
 PIDS=()
+WATCHDOG=
 T0=$(date +%s)
 
 log() { echo "[prometheus_scrape] $*" >&2; }
@@ -29,6 +30,7 @@ fail() {
 
 cleanup() {
   local rc=$?
+  kill "$WATCHDOG" 2>/dev/null || true
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -47,11 +49,18 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+# Watchdog: ctest's TIMEOUT kills without running traps, so the script ends
+# itself first (TERM runs the cleanup trap below).
+( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
+  sleep 150 & sp=$!
+  wait "$sp" && echo "[prometheus_scrape] watchdog: 150 s passed, stopping" >&2 && kill -TERM $$ ) &
+WATCHDOG=$!
 
 command -v "$PROMETHEUS" >/dev/null || {
   log "SKIP: no prometheus binary (Debian package 'prometheus')"
   exit 77
 }
+BIN=$(cd "$BIN" 2>/dev/null && pwd) || fail "AD_BIN_DIR ${AD_BIN_DIR:-} is not a directory"
 for b in ad-store ad-env-server ad-actor ad-learner ad-evaluator; do
   [[ -x $BIN/$b ]] || fail "$BIN/$b is missing (build first: scripts/build.sh)"
 done
@@ -91,7 +100,7 @@ STORE_PORT=$GRPC_PORT STORE_METRICS=$METRICS_PORT
 log "env-server :$ENV_PORT (metrics :$ENV_METRICS), store :$STORE_PORT (metrics :$STORE_METRICS)"
 
 # The learner needs data before it starts: a quick actor seeds the store.
-"$BIN/ad-actor" --source=noisy_expert --preset=test --max_tasks=2 \
+timeout 60 "$BIN/ad-actor" --source=noisy_expert --preset=test --max_tasks=2 \
   --env="127.0.0.1:$ENV_PORT" --sink="store:127.0.0.1:$STORE_PORT" \
   --metrics_port=-1 >"$TMP/seed-actor.log" 2>&1 ||
   fail "seeding ad-actor (noisy_expert) exited with $? (see seed-actor.log)"
@@ -103,7 +112,7 @@ start actor "$BIN/ad-actor" --source=dqn --preset=test --max_tasks=40 \
   --sink="store:127.0.0.1:$STORE_PORT" --metrics_port=0
 ACTOR_METRICS=
 for _ in $(seq 300); do
-  ACTOR_METRICS=$(grep -o 'metrics on 127\.0\.0\.1:[0-9]*' "$TMP/actor.log" |
+  ACTOR_METRICS=$(grep -o 'metrics on [0-9.]*:[0-9]*' "$TMP/actor.log" |
     head -n 1 | cut -d: -f2) || true
   [[ -n $ACTOR_METRICS ]] && break
   kill -0 "$PID_actor" 2>/dev/null || fail "ad-actor exited before serving metrics (see actor.log)"
