@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "learner/fast_dropout.h"
 #include "learner/torch_status.h"
 
 namespace ad::learner {
@@ -114,11 +115,7 @@ torch::Tensor TransformerBlockImpl::Attention(const torch::Tensor& x_query,
       torch::baddbmm(bias.expand({b * num_heads_, tq, t}), q, k.transpose(1, 2),
                      /*beta=*/1.0, /*alpha=*/1.0 / std::sqrt(double(hd)));
   torch::Tensor probs = torch::softmax(scores, -1);
-  if (attention_dropout_ > 0) {
-    probs = F::dropout(
-        probs,
-        F::DropoutFuncOptions().p(attention_dropout_).training(is_training()));
-  }
+  probs = FastDropout(probs, attention_dropout_, is_training());
   torch::Tensor out = torch::bmm(probs, v)  // [B * H, Tq, hd]
                           .reshape({b, num_heads_, tq, hd})
                           .transpose(1, 2)
@@ -134,9 +131,7 @@ torch::Tensor TransformerBlockImpl::forward(const torch::Tensor& x,
   // The last position attends to every position: its bias row is all zero.
   torch::Tensor bias = last_only ? causal_bias.slice(0, t - 1, t) : causal_bias;
   auto drop = [&](const torch::Tensor& y) {
-    if (dropout_ <= 0) return y;
-    return F::dropout(
-        y, F::DropoutFuncOptions().p(dropout_).training(is_training()));
+    return FastDropout(y, dropout_, is_training());
   };
   auto mlp = [&](const torch::Tensor& y) {
     return fc2(drop(torch::gelu(fc1(y))));
@@ -217,8 +212,7 @@ torch::Tensor ADModelImpl::Embed(const ModelInput& input) {
   }
   x = x + pos_embed->weight.slice(0, 0, t);
   if (options_.dropout > 0) {
-    x = F::dropout(
-        x, F::DropoutFuncOptions().p(options_.dropout).training(is_training()));
+    x = FastDropout(x, options_.dropout, is_training());
   }
   return x;
 }

@@ -27,6 +27,7 @@
 #include "learner/trainer.h"
 #include "services/learner/history_upload.h"
 #include "services/learner/store_window_source.h"
+#include "torch/csrc/autograd/profiler_legacy.h"
 
 ABSL_FLAG(std::string, preset, "cpu-demo", "Preset name or .cfg path");
 ABSL_FLAG(std::string, set, "", "Overrides 'key=value;key=value'");
@@ -36,6 +37,9 @@ ABSL_FLAG(int, threads, 2, "LibTorch intra-op threads");
 ABSL_FLAG(std::string, store, "", "ad-store address: sample over gRPC");
 ABSL_FLAG(bool, upload, true, "With --store: upload the histories first");
 ABSL_FLAG(std::string, dump_batches, "", "Write batches here and exit");
+ABSL_FLAG(std::string, profile, "",
+          "Write a Chrome trace of the measured steps here (LibTorch "
+          "autograd profiler)");
 ABSL_FLAG(int, dump_count, 8, "Batches written by --dump_batches");
 ABSL_FLAG(std::string, dump_config, "",
           "With --dump_batches: write the full config (every key) here");
@@ -137,8 +141,14 @@ int main(int argc, char** argv) {
   loop.warmup_steps = absl::GetFlag(FLAGS_warmup);
   loop.until_step = loop.warmup_steps + absl::GetFlag(FLAGS_steps);
   loop.progress_line = false;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
+  if (!absl::GetFlag(FLAGS_profile).empty()) {
+    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(
+        absl::GetFlag(FLAGS_profile));
+  }
   auto summary = al::RunTraining(**trainer, prefetcher, nullptr, loop);
   CHECK(summary.ok()) << summary.status();
+  profile.reset();
   const int64_t measured = summary->steps_run - loop.warmup_steps;
   std::printf(
       "{\"impl\":\"cpp\",\"preset\":\"%s\",\"source\":\"%s\",\"threads\":%d,"
