@@ -112,6 +112,10 @@ constexpr FlagDoc kFlagDocs[] = {
     {"store", "ad-store address for source histories"},
     {"histories_dir", "actors' FileSink directory for source histories"},
     {"source", "keep histories of this source algorithm only"},
+    {"demo_source",
+     "no store: run noisy_expert:EPISODES or "
+     "q_learning:EPISODES on the tasks as the source curve"},
+    {"demo_streams", "histories per task of --demo_source (default 4)"},
     {"prompt_levels",
      "prompt: competence fractions (default "
      "0,0.25,0.5,0.75,1)"},
@@ -146,6 +150,8 @@ std::map<std::string, Setter> Setters(EvalSpec& spec) {
       {"store", String(&spec.store)},
       {"histories_dir", String(&spec.histories_dir)},
       {"source", String(&spec.source)},
+      {"demo_source", String(&spec.demo_source)},
+      {"demo_streams", Int("demo_streams", &spec.demo_streams)},
       {"prompt_levels", DoubleList("prompt_levels", &spec.prompt_levels)},
       {"prompt_len", Int("prompt_len", &spec.prompt_len)},
       {"out", String(&spec.out_dir)},

@@ -51,7 +51,9 @@ absl::StatusOr<std::vector<learner::History>> MakeDemoHistories(
         options.env));
   }
   const std::vector<std::string> tasks =
-      family->Split(options.train_fraction, options.split_seed).train;
+      options.tasks.empty()
+          ? family->Split(options.train_fraction, options.split_seed).train
+          : options.tasks;
   std::vector<std::string> row_tasks;
   for (const std::string& task : tasks) {
     for (int s = 0; s < options.streams_per_task; ++s) {
@@ -175,6 +177,7 @@ absl::StatusOr<std::string> TrainDemoCheckpoint(
                       MakeDemoHistories(options.data));
   // The source's learning curve, in tenths of its episodes.
   std::vector<double> tenth(10, 0.0);
+  std::vector<int64_t> in_tenth(10, 0);
   int64_t transitions = 0;
   for (const learner::History& h : histories) {
     transitions += h.length();
@@ -183,17 +186,18 @@ absl::StatusOr<std::string> TrainDemoCheckpoint(
     for (int64_t i = 0; i < h.length(); ++i) {
       running += h.rewards[i];
       if (h.dones[i]) {
-        tenth[std::min(9, episode * 10 / options.data.episodes)] += running;
+        const int bin = std::min(9, episode * 10 / options.data.episodes);
+        tenth[bin] += running;
+        ++in_tenth[bin];
         ++episode;
         running = 0;
       }
     }
   }
   std::string curve;
-  for (double t : tenth) {
-    absl::StrAppendFormat(
-        &curve, " %.1f",
-        t / (histories.size() * std::max(1, options.data.episodes / 10)));
+  for (int b = 0; b < 10; ++b) {
+    absl::StrAppendFormat(&curve, " %.1f",
+                          tenth[b] / std::max<int64_t>(1, in_tenth[b]));
   }
   LOG(INFO) << absl::StrFormat(
       "demo data: %d %s histories, %d transitions; mean return per tenth of "

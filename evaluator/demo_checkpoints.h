@@ -33,6 +33,8 @@ struct DemoDataOptions {
   // "q_learning", "noisy_expert" (epsilon 1 -> 0 over the history's
   // episodes around the env's expert) or "expert".
   std::string source = "q_learning";
+  // Tasks to run on; empty: the train split below.
+  std::vector<std::string> tasks;
   double train_fraction = 0.75;  // the evaluator's split
   uint64_t split_seed = 0;
   int streams_per_task = 8;  // histories per train task

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "envs/registry.h"
+#include "evaluator/demo_checkpoints.h"
 #include "evaluator/file_history_source.h"
 #include "evaluator/history_source.h"
 #include "evaluator/policies/baselines.h"
@@ -170,6 +171,41 @@ class Runner {
     return std::unique_ptr<HistorySource>();
   }
 
+  // The demo source run from scratch on `tasks` (spec.demo_source).
+  absl::StatusOr<std::unique_ptr<HistorySource>> DemoHistories(
+      const std::vector<std::string>& tasks) const {
+    const std::vector<std::string> parts =
+        absl::StrSplit(spec_.demo_source, ':');
+    DemoDataOptions options;
+    options.env = spec_.env;
+    options.source = parts[0];
+    options.tasks = tasks;
+    options.streams_per_task = spec_.demo_streams;
+    options.seed = spec_.seed + 7;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &options.episodes)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "demo_source is '%s', want SOURCE:EPISODES", spec_.demo_source));
+    }
+    AD_ASSIGN_OR_RETURN(std::vector<learner::History> histories,
+                        MakeDemoHistories(options));
+    auto memory = std::make_unique<InMemoryHistorySource>();
+    for (const learner::History& h : histories) {
+      ad::v1::HistoryMeta meta;
+      meta.set_history_id(h.history_id);
+      meta.set_env(spec_.env);
+      meta.set_task_id(h.task_id);
+      meta.set_source(options.source);
+      ad::v1::TransitionBatch batch;
+      batch.set_obs_dim(h.obs_dim);
+      batch.mutable_obs()->Add(h.obs.begin(), h.obs.end());
+      batch.mutable_actions()->Add(h.actions.begin(), h.actions.end());
+      batch.mutable_rewards()->Add(h.rewards.begin(), h.rewards.end());
+      batch.set_dones(std::string(h.dones.begin(), h.dones.end()));
+      AD_RETURN_IF_ERROR(memory->Add(std::move(meta), std::move(batch)));
+    }
+    return std::unique_ptr<HistorySource>(std::move(memory));
+  }
+
   // Baseline curves on `rows` (random, optimal, heuristic; ed and source
   // when asked and available) appended to `panel`.
   absl::Status AddBaselines(const envs::EnvFamily& family,
@@ -210,9 +246,17 @@ class Runner {
     if (Has(spec_.baselines, "source")) {
       AD_ASSIGN_OR_RETURN(std::unique_ptr<HistorySource> histories,
                           OpenHistories());
+      if (histories == nullptr && !spec_.demo_source.empty()) {
+        AD_ASSIGN_OR_RETURN(histories, DemoHistories(tasks));
+        notes.push_back(absl::StrFormat(
+            "source: demo source %s run from scratch on the evaluated "
+            "tasks, %d streams per task",
+            spec_.demo_source, spec_.demo_streams));
+      }
       if (histories == nullptr) {
         notes.push_back(
-            "source: skipped, give --store HOST:PORT or --histories_dir DIR");
+            "source: skipped, give --store HOST:PORT, --histories_dir DIR or "
+            "--demo_source noisy_expert:EPISODES");
       } else {
         SourceCurveOptions options;
         options.source = spec_.source;

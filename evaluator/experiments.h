@@ -72,6 +72,11 @@ struct EvalSpec {
   std::string store;
   std::string histories_dir;
   std::string source;
+  // Without a store or directory: run a demo source from scratch on the
+  // evaluated tasks, "noisy_expert:EPISODES" or "q_learning:EPISODES"
+  // (evaluator/demo_checkpoints.h), demo_streams histories per task.
+  std::string demo_source;
+  int demo_streams = 4;
 
   std::vector<double> prompt_levels = {0.0, 0.25, 0.5, 0.75, 1.0};
   int prompt_len = 0;  // transitions; 0: the context size
