@@ -24,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "envs/env.h"
 #include "learner/in_process_source.h"
 
 namespace ad::evaluator {
@@ -35,8 +36,8 @@ struct DemoDataOptions {
   std::string source = "q_learning";
   // Tasks to run on; empty: the train split below.
   std::vector<std::string> tasks;
-  double train_fraction = 0.75;  // the evaluator's split
-  uint64_t split_seed = 0;
+  double train_fraction = envs::kDefaultTrainFraction;  // task split
+  uint64_t split_seed = envs::kDefaultSplitSeed;
   int streams_per_task = 8;  // histories per train task
   int episodes = 60;         // per history
   uint64_t seed = 1;

@@ -32,6 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "envs/env.h"
 #include "evaluator/curves.h"
 #include "evaluator/plot.h"
 
@@ -51,8 +52,9 @@ struct EvalSpec {
   std::string train_env;         // transfer: the checkpoint's family
   // "test" (held-out split), "train", "all", or comma-separated task ids.
   std::string tasks = "test";
-  double train_fraction = 0.75;  // the split the data was generated with
-  uint64_t split_seed = 0;
+  // The split the data was generated with (the project-wide default).
+  double train_fraction = envs::kDefaultTrainFraction;
+  uint64_t split_seed = envs::kDefaultSplitSeed;
   int max_tasks = 0;  // evenly spaced subset of the tasks; 0: all
   int seeds = 20;     // evaluation seeds per task, >= 1
   int episodes = 40;  // per row, >= 1
