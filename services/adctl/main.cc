@@ -5,13 +5,21 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "evaluator/cli.h"
 #include "glog/logging.h"
 #include "services/adctl/command.h"
 #include "services/adctl/store_commands.h"
 
 int main(int argc, char** argv) {
+  // `adctl eval ...` parses its own flags (evaluator/cli.h).
+  if (argc > 1 && std::string(argv[1]) == "eval") {
+    FLAGS_logtostderr = true;
+    google::InitGoogleLogging(argv[0]);
+    return ad::evaluator::RunEvalCommand(argc - 2, argv + 2);
+  }
   absl::SetProgramUsageMessage(
-      "adctl <group> <command> [args] [--flags]; run `adctl` for the list");
+      "adctl <group> <command> [args] [--flags]; run `adctl` for the list;\n"
+      "adctl eval EXPERIMENT ... runs an evaluator experiment");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
   FLAGS_minloglevel = 1;
