@@ -171,9 +171,11 @@ def main():
     smoothing = float(c["train.label_smoothing"])
     model.train()
     measured = 0.0
+    measured_cpu = 0.0
     loss = None
     for step in range(args.warmup + args.steps):
         start = time.perf_counter()
+        cpu_start = time.process_time()
         obs, act, rew, done = batches[step % len(batches)]
         # Data preparation inline, as a plain training loop does it.
         obs = torch.from_numpy(obs.astype(np.int64))
@@ -196,11 +198,13 @@ def main():
         loss_value = loss.item()
         if step >= args.warmup:
             measured += time.perf_counter() - start
+            measured_cpu += time.process_time() - cpu_start
     tokens = args.steps * b * t
     print(json.dumps({
         "impl": "python", "preset": c.get("preset", "?"),
         "threads": args.threads, "batch": b, "window": t, "steps": args.steps,
         "tokens_per_second": round(tokens / measured, 1),
+        "cpu_tokens_per_second": round(tokens / measured_cpu, 1),
         "step_ms": round(1000 * measured / args.steps, 2),
         "loss": round(loss_value, 4)}, separators=(",", ":")))
 

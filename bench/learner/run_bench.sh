@@ -28,25 +28,33 @@ trap cleanup EXIT
 "$BIN/ad_bench_learner" --preset="$PRESET" --dump_batches="$tmp/batches.bin" \
   --dump_config="$tmp/config.cfg" --dump_count=8 2>/dev/null
 
-field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
+field() { sed -n "s/.*[{,]\"$1\":\([0-9.]*\).*/\1/p"; }
 cpp=()
 py=()
+cpp_cpu=()
+py_cpu=()
 for ((r = 0; r < ROUNDS; r++)); do
   line=$("$BIN/ad_bench_learner" --preset="$PRESET" --threads="$THREADS" \
     --steps="$STEPS" --warmup="$WARMUP" 2>/dev/null)
   echo "$line"
   cpp+=("$(field tokens_per_second <<<"$line")")
+  cpp_cpu+=("$(field cpu_tokens_per_second <<<"$line")")
   line=$("$PYTHON" bench/learner/ad_model_pytorch.py --config "$tmp/config.cfg" \
     --batches "$tmp/batches.bin" --threads "$THREADS" --steps "$STEPS" \
     --warmup "$WARMUP")
   echo "$line"
   py+=("$(field tokens_per_second <<<"$line")")
+  py_cpu+=("$(field cpu_tokens_per_second <<<"$line")")
 done
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 c=$(median "${cpp[@]}")
 p=$(median "${py[@]}")
-awk -v c="$c" -v p="$p" -v preset="$PRESET" -v t="$THREADS" 'BEGIN {
-  printf "learner %s, %d threads: C++ %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2fx (goal >= 1.2x)\n", preset, t, c, p, c / p }'
+cc=$(median "${cpp_cpu[@]}")
+pc=$(median "${py_cpu[@]}")
+awk -v c="$c" -v p="$p" -v cc="$cc" -v pc="$pc" -v preset="$PRESET" -v t="$THREADS" 'BEGIN {
+  printf "learner %s, %d threads (medians of %d alternating rounds):\n", preset, t, '"$ROUNDS"'
+  printf "  wall: C++ %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2fx (goal >= 1.2x)\n", c, p, c / p
+  printf "  CPU:  C++ %.0f tokens/CPU-s, PyTorch %.0f tokens/CPU-s, ratio %.2fx\n", cc, pc, cc / pc }'
 
 # The real data path: windows from ad-store over gRPC.
 port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
