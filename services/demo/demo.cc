@@ -197,20 +197,26 @@ class Demo {
     Stage(absl::StrFormat(
         "source RL: %s on %d train goals of %s (%d held out for evaluation)",
         o_.source, split.train.size(), o_.env, split.test.size()));
+    // The source on the held-out goals too: its own learning curve there is
+    // the "source" baseline (the learner samples the train split only).
     struct Run {
       std::string source;
       int processes;
+      const std::vector<std::string>* tasks;
+      std::string label;
     };
     std::vector<std::string> jobs;
-    for (const Run& run : {Run{o_.source, o_.actors}, Run{"expert", 1}}) {
+    for (const Run& run : {Run{o_.source, o_.actors, &split.train, "train"},
+                           Run{"expert", 1, &split.train, "expert"},
+                           Run{o_.source, 1, &split.test, "heldout"}}) {
       AD_ASSIGN_OR_RETURN(
           std::vector<std::string> missing,
-          MissingTasks(*store_, o_.env, split.train, run.source));
+          MissingTasks(*store_, o_.env, *run.tasks, run.source));
       if (missing.empty()) {
         std::fprintf(stderr,
-                     "   %s: every train goal already has a complete "
+                     "   %s on %s goals: every goal already has a complete "
                      "history in the store; reusing it\n",
-                     run.source.c_str());
+                     run.source.c_str(), run.label.c_str());
         continue;
       }
       const int n = std::min<int>(run.processes, missing.size());
@@ -218,7 +224,7 @@ class Demo {
         std::vector<std::string> mine;
         for (size_t i = a; i < missing.size(); i += n)
           mine.push_back(missing[i]);
-        const std::string name = absl::StrCat("actor-", run.source, "-", a);
+        const std::string name = absl::StrCat("actor-", run.label, "-", a);
         AD_ASSIGN_OR_RETURN(Ports ports, PickPorts());
         AD_RETURN_IF_ERROR(sup_.Start(
             name, "ad-actor",
@@ -319,6 +325,11 @@ class Demo {
     spec.set_train_fraction(o_.train_fraction);
     spec.set_split_seed(o_.split_seed);
     spec.set_out_dir(absl::StrCat(o_.out_dir, "/results"));
+    spec.set_source(o_.source);
+    // Sampling, not argmax: AD imitates a learning (exploring) source, and a
+    // greedy copy of it gets stuck repeating one path.
+    spec.set_temperature(o_.temperature);
+    spec.set_window(o_.window);
     for (const char* b : {"random", "optimal", "heuristic", "source", "ed"}) {
       spec.add_baselines(b);
     }

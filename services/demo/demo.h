@@ -35,10 +35,12 @@ struct DemoOptions {
   int64_t ad_steps = 0;          // learner steps for AD; 0: the preset's
   int64_t ed_steps = 0;          // learner steps for ED; 0: the preset's
   int threads = 2;               // LibTorch threads of learner/evaluator
-  double train_fraction = 0.75;  // the Dark Room train/test split
-  uint64_t split_seed = 0;
-  int eval_seeds = 10;     // evaluation seeds per held-out goal
-  int eval_episodes = 40;  // in-context episodes per seed
+  double train_fraction = envs::kDefaultTrainFraction;  // task split
+  uint64_t split_seed = envs::kDefaultSplitSeed;
+  int eval_seeds = 10;           // evaluation seeds per held-out goal
+  int eval_episodes = 40;        // in-context episodes per seed
+  double temperature = 1.0;      // evaluation action sampling; 0: greedy
+  std::string window = "chunk";  // evaluator context: "slide" or "chunk"
   absl::Duration stage_timeout = absl::Minutes(30);
 
   absl::Status Validate() const;

@@ -23,7 +23,8 @@ ABSL_FLAG(std::string, actor_preset, "cpu-demo", "ad-actor preset");
 ABSL_FLAG(std::string, learner_preset, "cpu-demo", "ad-learner preset");
 ABSL_FLAG(int, actors, 2, "source-RL actor processes");
 ABSL_FLAG(int64_t, ad_steps, 0, "AD learner steps; 0: the preset's");
-ABSL_FLAG(int64_t, ed_steps, 0, "ED learner steps; 0: the preset's");
+ABSL_FLAG(int64_t, ed_steps, 600,
+          "ED learner steps (expert data is learnt fast); 0: the preset's");
 ABSL_FLAG(int, threads, 2, "LibTorch threads of the learner and evaluator");
 ABSL_FLAG(double, train_fraction, ad::envs::kDefaultTrainFraction,
           "train share of the task split");
@@ -31,6 +32,10 @@ ABSL_FLAG(uint64_t, split_seed, ad::envs::kDefaultSplitSeed,
           "seed of the task split");
 ABSL_FLAG(int, eval_seeds, 10, "evaluation seeds per held-out task");
 ABSL_FLAG(int, eval_episodes, 40, "in-context episodes per seed");
+ABSL_FLAG(double, temperature, 1.0, "evaluation action sampling; 0: greedy");
+ABSL_FLAG(std::string, window, "chunk",
+          "evaluator context: slide (recompute the last c transitions every "
+          "step) or chunk (cached keys/values, ~3x faster)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -59,6 +64,8 @@ int main(int argc, char** argv) {
   o.split_seed = absl::GetFlag(FLAGS_split_seed);
   o.eval_seeds = absl::GetFlag(FLAGS_eval_seeds);
   o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
+  o.temperature = absl::GetFlag(FLAGS_temperature);
+  o.window = absl::GetFlag(FLAGS_window);
   absl::Status status = ad::demo::RunDemo(o);
   if (!status.ok()) {
     LOG(ERROR) << status;

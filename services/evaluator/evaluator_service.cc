@@ -172,6 +172,8 @@ absl::StatusOr<evaluator::EvalSpec> EvaluatorServiceImpl::SpecFromProto(
   if (proto.episodes() != 0) spec.episodes = static_cast<int>(proto.episodes());
   spec.context_len = static_cast<int>(proto.context_len());
   spec.temperature = proto.temperature();
+  if (!proto.window().empty()) spec.window = proto.window();
+  spec.source = proto.source();
   if (!proto.baselines().empty()) {
     spec.baselines.assign(proto.baselines().begin(), proto.baselines().end());
   }
