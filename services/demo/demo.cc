@@ -271,11 +271,11 @@ class Demo {
         args.end(),
         {absl::StrCat("--store=", Loopback(store_ports_.grpc)),
          absl::StrCat("--preset=", o_.learner_preset),
-         absl::StrCat("--set=data.env=", o_.env, ";data.source=", source),
+         absl::StrCat("--set=data.env=", o_.env, ";data.source=", source,
+                      steps > 0 ? absl::StrCat(";train.steps=", steps) : ""),
          absl::StrCat("--checkpoint_dir=", CheckpointDir(label)),
          absl::StrCat("--threads=", o_.threads), "--exit_when_done",
          "--progress=false"});
-    if (steps > 0) args.push_back(absl::StrCat("--steps=", steps));
     AD_RETURN_IF_ERROR(sup_.Start(name, "ad-learner", args, /*daemon=*/false));
     auto learner = v1::LearnerService::NewStub(
         services::MakeChannel(Loopback(ports.grpc)));
