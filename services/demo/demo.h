@@ -31,10 +31,10 @@ struct DemoOptions {
   std::string source = "a3c";  // the source algorithm AD distils
   std::string actor_preset = "cpu-demo";
   std::string learner_preset = "cpu-demo";
-  int actors = 2;                // source-RL actor processes
-  int64_t ad_steps = 0;          // learner steps for AD; 0: the preset's
-  int64_t ed_steps = 0;          // learner steps for ED; 0: the preset's
-  int threads = 2;               // LibTorch threads of learner/evaluator
+  int actors = 2;        // source-RL actor processes
+  int64_t ad_steps = 0;  // learner steps for AD; 0: the preset's
+  int64_t ed_steps = 0;  // learner steps for ED; 0: the preset's
+  int threads = 2;       // LibTorch threads of learner/evaluator
   double train_fraction = envs::kDefaultTrainFraction;  // task split
   uint64_t split_seed = envs::kDefaultSplitSeed;
   int eval_seeds = 10;           // evaluation seeds per held-out goal
