@@ -153,7 +153,9 @@ class Demo {
   absl::Status Run() {
     AD_RETURN_IF_ERROR(StartServices());
     AD_RETURN_IF_ERROR(GenerateData());
-    AD_RETURN_IF_ERROR(Train("learner-ad", o_.source, "ad", o_.ad_steps));
+    // One AD checkpoint directory per source: a rerun with another --source
+    // must not resume a model trained on different data.
+    AD_RETURN_IF_ERROR(Train("learner-ad", o_.source, AdLabel(), o_.ad_steps));
     AD_RETURN_IF_ERROR(Train("learner-ed", "expert", "ed", o_.ed_steps));
     AD_RETURN_IF_ERROR(Evaluate());
     Stage("stopping services");
@@ -263,7 +265,7 @@ class Demo {
                      const std::string& label, int64_t steps) {
     Stage(absl::StrFormat(
         "learner: %s on %s histories (checkpoints in %s)",
-        label == "ad" ? "Algorithm Distillation" : "Expert Distillation",
+        label == "ed" ? "Expert Distillation" : "Algorithm Distillation",
         source, CheckpointDir(label)));
     AD_ASSIGN_OR_RETURN(Ports ports, PickPorts());
     std::vector<std::string> args = ServerArgs(ports);
@@ -312,7 +314,7 @@ class Demo {
     v1::EvaluateRequest req;
     v1::EvalSpec& spec = *req.mutable_spec();
     AD_ASSIGN_OR_RETURN(const std::string ad,
-                        LatestCheckpoint(CheckpointDir("ad")));
+                        LatestCheckpoint(CheckpointDir(AdLabel())));
     AD_ASSIGN_OR_RETURN(const std::string ed,
                         LatestCheckpoint(CheckpointDir("ed")));
     spec.set_checkpoint(ad);
@@ -362,6 +364,8 @@ class Demo {
                  last.output_dir().c_str());
     return absl::OkStatus();
   }
+
+  std::string AdLabel() const { return absl::StrCat("ad-", o_.source); }
 
   std::string CheckpointDir(const std::string& label) const {
     return absl::StrCat(o_.out_dir, "/checkpoints/", label);

@@ -28,7 +28,7 @@ struct DemoOptions {
   std::string out_dir = "runs/demo";  // store, checkpoints, logs, results
   std::string bin_dir;                // the project's binaries
   std::string env = "darkroom";
-  std::string source = "a3c";  // the source algorithm AD distils
+  std::string source = "tabular_q";  // the source AD distils (README)
   std::string actor_preset = "cpu-demo";
   std::string learner_preset = "cpu-demo";
   int actors = 2;        // source-RL actor processes
