@@ -19,7 +19,7 @@ ABSL_FLAG(std::string, bin_dir, "",
 ABSL_FLAG(std::string, env, "darkroom", "environment family");
 ABSL_FLAG(std::string, source, "tabular_q",
           "source algorithm AD distils: tabular_q (meets the in-context bar "
-          "at the cpu-demo preset), a3c (the paper's), dqn, noisy_expert")
+          "at the cpu-demo preset), a3c (the paper's), dqn, noisy_expert");
 ABSL_FLAG(std::string, actor_preset, "cpu-demo", "ad-actor preset");
 ABSL_FLAG(std::string, learner_preset, "cpu-demo", "ad-learner preset");
 ABSL_FLAG(int, actors, 2, "source-RL actor processes");
