@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,6 +67,9 @@ absl::StatusOr<Subprocess> Subprocess::Start(
     return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
   }
   if (pid == 0) {
+    // The child is stopped if its parent dies without stopping it (a
+    // SIGKILLed test or demo must not leave servers behind).
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (!log_path.empty()) {
       int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {

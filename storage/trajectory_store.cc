@@ -103,6 +103,17 @@ absl::StatusOr<std::unique_ptr<TrajectoryStore>> TrajectoryStore::Open(
 }
 
 absl::Status TrajectoryStore::OpenDb() {
+  // RocksDB creates only the last path component; make the parents too so
+  // --db=runs/new/store works on a fresh checkout.
+  std::error_code ec;
+  const std::filesystem::path parent =
+      std::filesystem::path(options_.path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store path ", options_.path, ": cannot create ",
+                     parent.string(), ": ", ec.message()));
+  }
   block_cache_ = rocksdb::NewLRUCache(options_.block_cache_bytes);
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;

@@ -11,6 +11,7 @@
 #include "envs/env.h"
 #include "glog/logging.h"
 #include "services/demo/demo.h"
+#include "services/demo/supervisor.h"
 
 ABSL_FLAG(std::string, out, "runs/demo",
           "output directory: store, checkpoints, logs, results");
@@ -45,8 +46,11 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
-  // Children get SIGTERM from the supervisor; the demo itself ignores SIGPIPE.
+  // SIGINT/SIGTERM make the supervisor stop every child before the demo
+  // exits; children also get SIGTERM if the demo dies (PR_SET_PDEATHSIG).
   std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGINT, [](int) { ad::demo::Supervisor::RequestStop(); });
+  std::signal(SIGTERM, [](int) { ad::demo::Supervisor::RequestStop(); });
 
   ad::demo::DemoOptions o;
   o.out_dir = absl::GetFlag(FLAGS_out);

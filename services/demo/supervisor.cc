@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <csignal>
 #include <deque>
 #include <fstream>
 
@@ -12,6 +13,11 @@
 #include "glog/logging.h"
 
 namespace ad::demo {
+namespace {
+volatile std::sig_atomic_t stop_requested = 0;
+}  // namespace
+
+void Supervisor::RequestStop() { stop_requested = 1; }
 
 Supervisor::Supervisor(std::string bin_dir, std::string log_dir)
     : bin_dir_(std::move(bin_dir)), log_dir_(std::move(log_dir)) {}
@@ -65,6 +71,9 @@ Supervisor::Child* Supervisor::Find(const std::string& name) {
 }
 
 absl::Status Supervisor::CheckAlive() {
+  if (stop_requested) {
+    return absl::CancelledError("stopped by a signal (SIGINT or SIGTERM)");
+  }
   for (auto& c : children_) {
     if (c->stopping || c->process.Running()) continue;
     auto status = c->process.Wait(absl::ZeroDuration());

@@ -30,7 +30,12 @@ class Supervisor {
   absl::Status Start(const std::string& name, const std::string& program,
                      const std::vector<std::string>& args, bool daemon);
 
-  // FAILED_PRECONDITION naming the first child that died unexpectedly (a
+  // Async-signal-safe: makes every later CheckAlive() return CANCELLED, so
+  // the demo stops its children when it gets SIGINT or SIGTERM.
+  static void RequestStop();
+
+  // CANCELLED after RequestStop(); FAILED_PRECONDITION naming the first
+  // child that died unexpectedly (a
   // daemon that exited, or a job that exited non-zero), how it ended, and
   // the last lines of its log.
   absl::Status CheckAlive();
