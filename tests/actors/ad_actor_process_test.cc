@@ -37,29 +37,6 @@ std::string TempDir(const std::string& name) {
   return dir;
 }
 
-// GET http://127.0.0.1:port/metrics, the whole response ("" on failure).
-std::string HttpGetMetrics(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string request =
-        "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (write(fd, request.data(), request.size()) ==
-        static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
-    }
-  }
-  close(fd);
-  return response;
-}
-
 TEST(AdActorProcessTest, RunToCompletionWritesCompleteHistories) {
   const std::string dir = TempDir("complete");
   auto actor = Subprocess::Start(
@@ -98,7 +75,7 @@ TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
   std::string metrics;
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (absl::Now() < deadline) {
-    metrics = HttpGetMetrics(metrics_port);
+    metrics = testing::ScrapeMetrics(metrics_port);
     if (metrics.find("ad_actor_episodes_total{source=\"a3c\"}") !=
         std::string::npos) {
       break;

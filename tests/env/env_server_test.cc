@@ -30,35 +30,12 @@ using ::testing::HasSubstr;
 constexpr char kHoldSessionEnv[] = "AD_ENV_TEST_HOLD_SESSION_AT";
 
 // GET /metrics from 127.0.0.1:port; empty on failure.
-std::string ScrapeMetrics(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return "";
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    timeval timeout = {/*tv_sec=*/5, /*tv_usec=*/0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    const std::string request =
-        "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    if (write(fd, request.data(), request.size()) ==
-        static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      ssize_t n;
-      while ((n = read(fd, buf, sizeof(buf))) > 0) response.append(buf, n);
-    }
-  }
-  close(fd);
-  return response;
-}
-
 // Polls /metrics until it contains `line` or 10 s pass.
 bool WaitForMetric(int port, const std::string& line) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   do {
-    if (ScrapeMetrics(port).find(line) != std::string::npos) return true;
+    if (testing::ScrapeMetrics(port).find(line) != std::string::npos)
+      return true;
     absl::SleepFor(absl::Milliseconds(20));
   } while (absl::Now() < deadline);
   return false;
@@ -165,7 +142,7 @@ TEST(EnvServerProcessTest, ExpertDrivesADarkRoomBatchToItsGoals) {
       server.metrics_port(),
       absl::StrCat("ad_env_rpc_latency_seconds_count{method=\"Session.step\"} ",
                    len)));
-  const std::string metrics = ScrapeMetrics(server.metrics_port());
+  const std::string metrics = testing::ScrapeMetrics(server.metrics_port());
   EXPECT_THAT(metrics, HasSubstr(absl::StrCat("ad_env_steps_total ", n * len)));
   EXPECT_THAT(metrics, HasSubstr("ad_env_sessions_active 1"));
 }
@@ -284,10 +261,10 @@ TEST(EnvServerProcessTest, ClientThatDisappearsFreesItsSession) {
   unsetenv(kHoldSessionEnv);
   ASSERT_TRUE(client.ok()) << client.status();
   ASSERT_TRUE(WaitForMetric(server.metrics_port(), "ad_env_sessions_active 1"))
-      << ScrapeMetrics(server.metrics_port());
+      << testing::ScrapeMetrics(server.metrics_port());
   client->Kill();  // SIGKILL: no goodbye
   EXPECT_TRUE(WaitForMetric(server.metrics_port(), "ad_env_sessions_active 0"))
-      << ScrapeMetrics(server.metrics_port());
+      << testing::ScrapeMetrics(server.metrics_port());
   // The server still serves new sessions.
   auto env = MakeEnv(server.address(), "darkroom", {"darkroom/goal=0,0"}, 2, 1);
   EXPECT_TRUE(env.ok()) << env.status();

@@ -17,6 +17,10 @@ using ::ad::WaitForPort;
 // Path of a project binary: $AD_BIN_DIR/name (ctest sets AD_BIN_DIR).
 std::string BinaryPath(const std::string& name);
 
+// GET http://127.0.0.1:port/metrics: the whole HTTP response ("" if the
+// connection fails); reads time out after 5 s.
+std::string ScrapeMetrics(int port);
+
 }  // namespace ad::testing
 
 #endif  // AD_TESTS_TESTING_SUBPROCESS_H_
