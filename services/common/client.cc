@@ -42,6 +42,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
                 static_cast<int>(absl::ToInt64Milliseconds(options.keepalive)));
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   }
+  if (!options.bdp_probe) args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
                                    args);
 }

@@ -24,6 +24,11 @@ struct ChannelOptions {
   int max_message_bytes = 64 << 20;  // largest message sent or received
   // Keepalive pings so a dead peer is noticed on idle streams; 0 disables.
   absl::Duration keepalive = absl::Seconds(20);
+  // HTTP/2 bandwidth-delay probing grows the flow-control window to many MB,
+  // letting a server stream run far ahead of its reader. Off, the window
+  // stays at 64 KiB: the learner's window stream is then sampled at the
+  // pace of training.
+  bool bdp_probe = true;
 
   absl::Status Validate() const;
 };

@@ -42,8 +42,12 @@ absl::Status StoreWindowSource::Options::Validate() const {
 absl::StatusOr<std::unique_ptr<StoreWindowSource>> StoreWindowSource::Create(
     const Options& options) {
   AD_RETURN_IF_ERROR(options.Validate());
+  // Windows are sampled as training consumes them, a prefetch ahead, not
+  // megabytes ahead in gRPC's buffers (services/common/client.h).
+  store::StoreClient::Options client_options = options.client;
+  client_options.channel.bdp_probe = false;
   AD_ASSIGN_OR_RETURN(std::unique_ptr<store::StoreClient> client,
-                      store::StoreClient::Create(options.client));
+                      store::StoreClient::Create(client_options));
   return std::unique_ptr<StoreWindowSource>(
       new StoreWindowSource(options, std::move(client)));
 }
