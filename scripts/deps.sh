@@ -10,7 +10,7 @@ PACKAGES=(
   libabsl-dev librocksdb-dev prometheus-cpp-dev libgoogle-glog-dev libgflags-dev
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-numpy python3-matplotlib python3-torch
+  python3 python3-numpy python3-matplotlib python3-torch python3-grpcio python3-protobuf
   prometheus iproute2 procps curl docker-compose
 )
 
