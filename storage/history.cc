@@ -1,6 +1,7 @@
 #include "storage/history.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/text_escape.h"
 
 namespace ad::storage {
 namespace {
@@ -42,7 +43,7 @@ absl::Status ValidateHistoryId(const std::string& history_id) {
   for (char c : history_id) {
     if (!IsIdChar(c)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("history_id '", history_id,
+          absl::StrCat("history_id '", BoundedEcho(history_id),
                        "' has a character outside [A-Za-z0-9._:/=,-]"));
     }
   }
@@ -59,11 +60,17 @@ absl::Status ValidateNewHistory(const HistoryRecord& record) {
     return s;
   }
   if (record.split != kTrainSplit && record.split != kTestSplit) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "meta.split is '", record.split, "'; must be 'train' or 'test'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("meta.split is '", BoundedEcho(record.split),
+                     "'; must be 'train' or 'test'"));
   }
   if (record.obs_dim == 0) {
     return absl::InvalidArgumentError("meta.obs_dim must be at least 1");
+  }
+  if (record.num_actions == 0) {
+    return absl::InvalidArgumentError(
+        "meta.num_actions must be at least 1 (actions lie in [0, "
+        "num_actions))");
   }
   return absl::OkStatus();
 }

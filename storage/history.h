@@ -28,7 +28,7 @@ struct HistoryRecord {
   uint32_t stream = 0;       // actor stream index within the source run
   std::string split;         // "train" or "test"
   uint32_t obs_dim = 0;      // int32 values per observation, >= 1
-  uint32_t num_actions = 0;  // actions lie in [0, num_actions); 0: unchecked
+  uint32_t num_actions = 0;  // actions lie in [0, num_actions), >= 1
 
   // Summary, maintained by the store.
   uint64_t length = 0;    // transitions stored
@@ -47,7 +47,8 @@ absl::Status ValidateHistoryId(const std::string& history_id);
 
 // Checks the identity fields of a history about to be created: a valid id,
 // non-empty env / task_id / source without NUL bytes, split "train" or
-// "test", obs_dim >= 1. INVALID_ARGUMENT naming the field otherwise.
+// "test", obs_dim >= 1, num_actions >= 1. INVALID_ARGUMENT naming the field
+// otherwise.
 absl::Status ValidateNewHistory(const HistoryRecord& record);
 
 // True when a and b have the same identity (id, env, task, source, seed,

@@ -91,6 +91,12 @@ std::string HistoryPrefix(absl::string_view history_id) {
   return key;
 }
 
+std::string HistoryPrefixEnd(absl::string_view history_id) {
+  std::string key(history_id);
+  key.push_back('\x01');
+  return key;
+}
+
 absl::Status ParseHistoryKey(absl::string_view key,
                              absl::string_view* history_id, uint64_t* index) {
   if (key.size() < 10 || key[key.size() - 9] != '\0') {
@@ -239,6 +245,22 @@ absl::Status DecodeEpisode(absl::string_view value, uint64_t* end,
   Reader in(value);
   if (!in.Raw(end) || !in.Raw(episode_return) || !in.empty()) {
     return Corrupt("episode entry");
+  }
+  return absl::OkStatus();
+}
+
+std::string EncodeEnvShape(uint32_t obs_dim, uint32_t num_actions) {
+  std::string out;
+  PutRaw<uint32_t>(&out, obs_dim);
+  PutRaw<uint32_t>(&out, num_actions);
+  return out;
+}
+
+absl::Status DecodeEnvShape(absl::string_view value, uint32_t* obs_dim,
+                            uint32_t* num_actions) {
+  Reader in(value);
+  if (!in.Raw(obs_dim) || !in.Raw(num_actions) || !in.empty()) {
+    return Corrupt("env shape");
   }
   return absl::OkStatus();
 }

@@ -14,6 +14,9 @@
 //                                                   without reading them)
 //   episodes     history_id \0 BE64(episode)     -> end offset, return
 //   tasks        env \0 task_id \0 history_id    -> "" (the task index)
+//   env_shapes   env                             -> obs_dim, num_actions:
+//                                                   the shape pinned by the
+//                                                   env's first history
 //
 // History ids, env and task ids never contain NUL, so `\0` terminates the
 // variable-width prefix and keys of one history (or task) are contiguous.
@@ -38,6 +41,7 @@ inline constexpr char kChunksFamily[] = "chunks";
 inline constexpr char kChunkIndexFamily[] = "chunk_index";
 inline constexpr char kEpisodesFamily[] = "episodes";
 inline constexpr char kTasksFamily[] = "tasks";
+inline constexpr char kEnvShapesFamily[] = "env_shapes";
 
 // Appends `value` as 8 big-endian bytes.
 void PutBigEndian64(std::string* out, uint64_t value);
@@ -60,6 +64,10 @@ absl::Status ParseTaskKey(absl::string_view key, absl::string_view* env,
                           absl::string_view* task_id,
                           absl::string_view* history_id);
 
+// One past the last key starting with HistoryPrefix(history_id): the end
+// of a range delete over one history.
+std::string HistoryPrefixEnd(absl::string_view history_id);
+
 // HistoryRecord without episode_returns (they live in `episodes`).
 std::string EncodeRecord(const HistoryRecord& record);
 absl::Status DecodeRecord(absl::string_view value, HistoryRecord* record);
@@ -79,6 +87,11 @@ absl::Status DecodeChunkIndex(absl::string_view value, uint64_t* count,
 std::string EncodeEpisode(uint64_t end, float episode_return);
 absl::Status DecodeEpisode(absl::string_view value, uint64_t* end,
                            float* episode_return);
+
+// env_shapes values.
+std::string EncodeEnvShape(uint32_t obs_dim, uint32_t num_actions);
+absl::Status DecodeEnvShape(absl::string_view value, uint32_t* obs_dim,
+                            uint32_t* num_actions);
 
 }  // namespace ad::storage::keyspace
 

@@ -72,5 +72,23 @@ TEST(KeyspaceTest, ChunkRoundTrips) {
             absl::StatusCode::kDataLoss);
 }
 
+TEST(KeyspaceTest, HistoryPrefixEndBoundsExactlyOneHistorysKeys) {
+  const std::string end = HistoryPrefixEnd("h1");
+  EXPECT_LT(HistoryKey("h1", 0), end);
+  EXPECT_LT(HistoryKey("h1", ~uint64_t{0}), end);
+  EXPECT_GT(HistoryKey("h1.", 0), end);  // '.' > '\x01': another history
+  EXPECT_LT(HistoryPrefix("h"), HistoryPrefix("h1"));
+}
+
+TEST(KeyspaceTest, EnvShapeRoundTrips) {
+  uint32_t obs_dim = 0, num_actions = 0;
+  ASSERT_TRUE(
+      DecodeEnvShape(EncodeEnvShape(2, 5), &obs_dim, &num_actions).ok());
+  EXPECT_EQ(obs_dim, 2u);
+  EXPECT_EQ(num_actions, 5u);
+  EXPECT_EQ(DecodeEnvShape("abc", &obs_dim, &num_actions).code(),
+            absl::StatusCode::kDataLoss);
+}
+
 }  // namespace
 }  // namespace ad::storage::keyspace

@@ -37,13 +37,18 @@ class TempDir {
   std::string path_;
 };
 
+// The env of synthetic histories: not a known task family (envs/registry.h),
+// so the store checks only the pinned shape (obs_dim 2, 5 actions), not the
+// observation range that obs = {tag, t} would leave.
+inline constexpr char kSyntheticEnv[] = "synthetic";
+
 inline HistoryRecord MakeMeta(const std::string& id,
                               const std::string& task = "darkroom/goal=1,1",
                               const std::string& split = kTrainSplit,
                               const std::string& source = "a3c") {
   HistoryRecord meta;
   meta.history_id = id;
-  meta.env = "darkroom";
+  meta.env = kSyntheticEnv;
   meta.task_id = task;
   meta.source = source;
   meta.split = split;

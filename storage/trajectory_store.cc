@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <utility>
 
 #include "absl/container/inlined_vector.h"
@@ -21,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/text_escape.h"
 #include "storage/keyspace.h"
 #include "storage/rocksdb_status.h"
 
@@ -144,6 +146,8 @@ absl::Status TrajectoryStore::OpenDb() {
        FamilyOptions(block_cache_, 4 << 10, small_buffer, false)},
       {ks::kTasksFamily,
        FamilyOptions(block_cache_, 4 << 10, small_buffer, false)},
+      {ks::kEnvShapesFamily,
+       FamilyOptions(block_cache_, 4 << 10, small_buffer, false)},
   };
   rocksdb::DB* db = nullptr;
   AD_RETURN_IF_ERROR(FromRocksDbStatus(
@@ -155,6 +159,7 @@ absl::Status TrajectoryStore::OpenDb() {
   chunk_index_cf_ = handles_[3];
   episodes_cf_ = handles_[4];
   tasks_cf_ = handles_[5];
+  env_shapes_cf_ = handles_[6];
   return absl::OkStatus();
 }
 
@@ -171,6 +176,18 @@ absl::Status TrajectoryStore::LoadIndex() {
     }
     AD_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "scanning meta"));
   }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(read, env_shapes_cf_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      EnvShape shape;
+      AD_RETURN_IF_ERROR(ks::DecodeEnvShape(ToView(it->value()), &shape.obs_dim,
+                                            &shape.num_actions));
+      env_shapes_[std::string(ToView(it->key()))] = shape;
+    }
+    AD_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "scanning env_shapes"));
+  }
+  AD_RETURN_IF_ERROR(PinLegacyShapesLocked());
   // chunk_index and episodes: keys of one history are contiguous and in
   // transition order, so each vector is filled already sorted.
   auto scan = [&](rocksdb::ColumnFamilyHandle* cf, const char* what,
@@ -226,8 +243,75 @@ absl::Status TrajectoryStore::LoadIndex() {
   return absl::OkStatus();
 }
 
+absl::Status TrajectoryStore::PinLegacyShapesLocked() {
+  // Envs with histories but no pin: the family's shape, or else the most
+  // common shape among the env's histories.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<uint64_t, uint64_t>>
+      counts;  // env -> (obs_dim << 32 | num_actions) -> histories
+  for (const auto& h : histories_) {
+    if (env_shapes_.contains(h->record.env)) continue;
+    ++counts[h->record.env]
+            [uint64_t{h->record.obs_dim} << 32 | h->record.num_actions];
+  }
+  rocksdb::WriteBatch batch;
+  for (const auto& [env, shapes] : counts) {
+    EnvShape pin;
+    if (std::optional<FamilySpace> family = KnownFamilySpace(env)) {
+      pin = family->shape;
+    } else {
+      uint64_t best = 0, best_count = 0;
+      for (const auto& [packed, n] : shapes) {
+        if (n > best_count || (n == best_count && packed < best)) {
+          best = packed;
+          best_count = n;
+        }
+      }
+      pin = EnvShape{static_cast<uint32_t>(best >> 32),
+                     static_cast<uint32_t>(best & 0xffffffffu)};
+    }
+    env_shapes_[env] = pin;
+    AD_RETURN_IF_ERROR(FromRocksDbStatus(
+        batch.Put(env_shapes_cf_, env,
+                  ks::EncodeEnvShape(pin.obs_dim, pin.num_actions)),
+        "batching env shape"));
+    LOG(INFO) << "store: pinned env '" << BoundedEcho(env) << "' to obs_dim "
+              << pin.obs_dim << ", num_actions " << pin.num_actions;
+  }
+  if (batch.Count() > 0) {
+    rocksdb::WriteOptions write;
+    write.sync = true;
+    AD_RETURN_IF_ERROR(
+        FromRocksDbStatus(db_->Write(write, &batch), "writing env shapes"));
+  }
+  for (auto& h : histories_) {
+    auto pin = env_shapes_.find(h->record.env);
+    if (pin != env_shapes_.end() && ShapeOf(h->record) != pin->second) {
+      h->off_shape = true;
+      LOG(WARNING) << "store: history '" << BoundedEcho(h->record.history_id)
+                   << "' has obs_dim " << h->record.obs_dim << ", num_actions "
+                   << h->record.num_actions << " but env '"
+                   << BoundedEcho(h->record.env) << "' is pinned to "
+                   << pin->second.obs_dim << ", " << pin->second.num_actions
+                   << "; it is never sampled (adctl store delete it)";
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Mutex& TrajectoryStore::AppendMutex(absl::string_view history_id) {
+  return append_mu_[absl::Hash<absl::string_view>()(history_id) %
+                    kAppendStripes];
+}
+
+void TrajectoryStore::AddProgress(uint64_t transitions, bool structural) {
+  absl::MutexLock lock(&progress_mu_);
+  appended_transitions_ += transitions;
+  if (structural) ++structure_;
+}
+
 uint32_t TrajectoryStore::AddHistoryLocked(HistoryState state) {
   const uint32_t index = static_cast<uint32_t>(histories_.size());
+  ++env_histories_[state.record.env];
   by_id_[state.record.history_id] = index;
   TaskState& task = tasks_[TaskKey(state.record.env, state.record.task_id)];
   if (task.histories.empty()) task.split = state.record.split;
@@ -241,9 +325,8 @@ uint32_t TrajectoryStore::AddHistoryLocked(HistoryState state) {
 absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
     const AppendRequest& request) {
   AD_RETURN_IF_ERROR(ValidateHistoryId(request.history_id));
-  absl::MutexLock append_lock(
-      &append_mu_[absl::Hash<std::string>()(request.history_id) %
-                  kAppendStripes]);
+  const std::string id_echo = BoundedEcho(request.history_id);
+  absl::MutexLock append_lock(&AppendMutex(request.history_id));
 
   // Current state of the history (stable while we hold its append stripe).
   HistoryRecord record;
@@ -253,29 +336,19 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
     if (auto it = by_id_.find(request.history_id); it != by_id_.end()) {
       exists = true;
       record = histories_[it->second]->record;
-    } else if (request.seq == 0 && request.meta != nullptr) {
-      // Best effort: two new histories of one task racing with different
-      // splits can both pass; writers label a task's split consistently.
-      auto task =
-          tasks_.find(TaskKey(request.meta->env, request.meta->task_id));
-      if (task != tasks_.end() && task->second.split != request.meta->split) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("meta.split is '", request.meta->split, "' but task '",
-                         request.meta->task_id, "' of env '", request.meta->env,
-                         "' is in split '", task->second.split, "'"));
-      }
     }
   }
 
   if (!exists) {
     if (request.seq != 0) {
       return absl::NotFoundError(absl::StrCat(
-          "history '", request.history_id, "' is unknown: seq ", request.seq,
-          " continues a history that was never started with seq 0"));
+          "history '", id_echo, "' is unknown: seq ", request.seq,
+          " continues a history that was never started with seq 0 (or was "
+          "deleted)"));
     }
     if (request.meta == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "meta is required with seq 0 (history '", request.history_id, "')"));
+          "meta is required with seq 0 (history '", id_echo, "')"));
     }
     record = *request.meta;
     record.history_id = request.history_id;
@@ -292,28 +365,36 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
       sent.history_id = request.history_id;
       if (!SameIdentity(sent, record)) {
         return absl::AlreadyExistsError(absl::StrCat(
-            "history '", request.history_id,
-            "' already exists with a different identity (env '", record.env,
-            "', task '", record.task_id, "', source '", record.source, "')"));
+            "history '", id_echo,
+            "' already exists with a different identity (env '",
+            BoundedEcho(record.env), "', task '", BoundedEcho(record.task_id),
+            "', source '", BoundedEcho(record.source), "')"));
       }
     }
     return AppendResult{request.seq, record.length, /*duplicate=*/true};
   } else if (request.seq > record.next_seq) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "seq ", request.seq, " of history '", request.history_id,
+        "seq ", request.seq, " of history '", id_echo,
         "' is out of order: the next expected seq is ", record.next_seq));
   } else if (record.complete) {
     return absl::FailedPreconditionError(
-        absl::StrCat("history '", request.history_id, "' is complete; seq ",
-                     request.seq, " cannot be added"));
+        absl::StrCat("history '", id_echo, "' is complete; seq ", request.seq,
+                     " cannot be added"));
+  }
+
+  // The family's space, when the env is a known family.
+  const std::optional<FamilySpace> family = KnownFamilySpace(record.env);
+  if (!exists && family.has_value()) {
+    AD_RETURN_IF_ERROR(CheckShape(record.env, ShapeOf(record), family->shape,
+                                  "the task family's space"));
   }
 
   const TransitionsView& chunk = request.chunk;
   const uint64_t n = chunk.size();
   if (chunk.obs_dim != record.obs_dim && !(n == 0 && chunk.obs_dim == 0)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("chunk.obs_dim is ", chunk.obs_dim, "; history '",
-                     request.history_id, "' has obs_dim ", record.obs_dim));
+        absl::StrCat("chunk.obs_dim is ", chunk.obs_dim, "; history '", id_echo,
+                     "' has obs_dim ", record.obs_dim));
   }
   if (n == 0 && !request.final) {
     return absl::InvalidArgumentError(
@@ -324,11 +405,40 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
         absl::StrCat("chunk has ", n, " transitions; at most ",
                      options_.max_chunk_transitions, " allowed"));
   }
-  if (n > 0) AD_RETURN_IF_ERROR(chunk.Validate(record.num_actions));
+  if (n > 0) {
+    AD_RETURN_IF_ERROR(chunk.Validate(record.num_actions));
+    if (family.has_value()) {
+      AD_RETURN_IF_ERROR(CheckObservations(chunk, *family));
+    }
+  }
 
-  // One atomic batch: chunk, chunk index, finished episodes, record, task.
-  rocksdb::WriteBatch batch;
+  // A new history is created under create_mu_: its env's shape pin and its
+  // task's split are checked and written atomically with it.
   const bool is_new = !exists;
+  std::optional<absl::MutexLock> create_lock;
+  bool pin_env = false;
+  if (is_new) {
+    create_lock.emplace(&create_mu_);
+    absl::ReaderMutexLock lock(&mu_);
+    auto task = tasks_.find(TaskKey(record.env, record.task_id));
+    if (task != tasks_.end() && task->second.split != record.split) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "meta.split is '", BoundedEcho(record.split), "' but task '",
+          BoundedEcho(record.task_id), "' of env '", BoundedEcho(record.env),
+          "' is in split '", task->second.split, "'"));
+    }
+    auto pin = env_shapes_.find(record.env);
+    if (pin != env_shapes_.end()) {
+      AD_RETURN_IF_ERROR(CheckShape(record.env, ShapeOf(record), pin->second,
+                                    "pinned by the env's first history"));
+    } else {
+      pin_env = true;
+    }
+  }
+
+  // One atomic batch: chunk, chunk index, finished episodes, record, task,
+  // and the env's shape pin with its first history.
+  rocksdb::WriteBatch batch;
   const uint64_t first = record.length;
   std::vector<uint64_t> new_episode_ends;
   if (n > 0) {
@@ -367,12 +477,17 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
                   rocksdb::Slice()),
         "batching task index"));
   }
+  if (pin_env) {
+    AD_RETURN_IF_ERROR(FromRocksDbStatus(
+        batch.Put(env_shapes_cf_, record.env,
+                  ks::EncodeEnvShape(record.obs_dim, record.num_actions)),
+        "batching env shape"));
+  }
   rocksdb::WriteOptions write;
   write.sync = options_.sync;
-  AD_RETURN_IF_ERROR(
-      FromRocksDbStatus(db_->Write(write, &batch),
-                        absl::StrCat("writing chunk ", request.seq, " of '",
-                                     request.history_id, "'")));
+  AD_RETURN_IF_ERROR(FromRocksDbStatus(
+      db_->Write(write, &batch),
+      absl::StrCat("writing chunk ", request.seq, " of '", id_echo, "'")));
 
   {
     absl::MutexLock lock(&mu_);
@@ -382,6 +497,7 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
       if (n > 0) state.chunk_starts.push_back(first);
       state.episode_ends = std::move(new_episode_ends);
       AddHistoryLocked(std::move(state));
+      if (pin_env) env_shapes_[record.env] = ShapeOf(record);
     } else {
       HistoryState& h = *histories_[by_id_.at(request.history_id)];
       if (n > 0) h.chunk_starts.push_back(first);
@@ -393,7 +509,90 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
     }
     ++version_;
   }
+  AddProgress(n, /*structural=*/is_new || record.complete);
   return AppendResult{request.seq, first + n, /*duplicate=*/false};
+}
+
+absl::StatusOr<HistoryRecord> TrajectoryStore::DeleteHistory(
+    absl::string_view history_id) {
+  const std::string id_echo = BoundedEcho(history_id);
+  absl::MutexLock append_lock(&AppendMutex(history_id));
+  absl::MutexLock create_lock(&create_mu_);
+  HistoryRecord record;
+  uint32_t index = 0;
+  bool last_of_env = false;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = by_id_.find(history_id);
+    if (it == by_id_.end()) {
+      return absl::NotFoundError(
+          absl::StrCat("history '", id_echo, "' is unknown to the store"));
+    }
+    index = it->second;
+    record = histories_[index]->record;
+    auto count = env_histories_.find(record.env);
+    last_of_env = count != env_histories_.end() && count->second == 1;
+  }
+  AD_RETURN_IF_ERROR(ReadEpisodeReturns(&record));
+
+  rocksdb::WriteBatch batch;
+  const std::string begin = ks::HistoryPrefix(history_id);
+  const std::string end = ks::HistoryPrefixEnd(history_id);
+  for (rocksdb::ColumnFamilyHandle* cf :
+       {chunks_cf_, chunk_index_cf_, episodes_cf_}) {
+    AD_RETURN_IF_ERROR(FromRocksDbStatus(batch.DeleteRange(cf, begin, end),
+                                         "batching a range delete"));
+  }
+  AD_RETURN_IF_ERROR(FromRocksDbStatus(
+      batch.Delete(meta_cf_, ToSlice(history_id)), "batching record delete"));
+  AD_RETURN_IF_ERROR(FromRocksDbStatus(
+      batch.Delete(tasks_cf_,
+                   ks::TaskKey(record.env, record.task_id, history_id)),
+      "batching task index delete"));
+  if (last_of_env) {
+    AD_RETURN_IF_ERROR(FromRocksDbStatus(
+        batch.Delete(env_shapes_cf_, record.env), "batching env shape delete"));
+  }
+  rocksdb::WriteOptions write;
+  write.sync = true;  // a deletion is rare and must not come back
+  AD_RETURN_IF_ERROR(
+      FromRocksDbStatus(db_->Write(write, &batch),
+                        absl::StrCat("deleting history '", id_echo, "'")));
+
+  {
+    absl::MutexLock lock(&mu_);
+    HistoryState& h = *histories_[index];
+    h.deleted = true;
+    h.chunk_starts = {};
+    h.episode_ends = {};
+    by_id_.erase(record.history_id);
+    auto task = tasks_.find(TaskKey(record.env, record.task_id));
+    if (task != tasks_.end()) {
+      auto& list = task->second.histories;
+      list.erase(std::remove(list.begin(), list.end(), index), list.end());
+      if (list.empty()) tasks_.erase(task);
+    }
+    total_transitions_ -= record.length;
+    if (record.complete) --complete_histories_;
+    if (--env_histories_[record.env] == 0) {
+      env_histories_.erase(record.env);
+      env_shapes_.erase(record.env);
+    }
+    ++version_;
+  }
+  AddProgress(0, /*structural=*/true);
+  return record;
+}
+
+absl::StatusOr<EnvShape> TrajectoryStore::GetEnvShape(
+    absl::string_view env) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = env_shapes_.find(env);
+  if (it == env_shapes_.end()) {
+    return absl::NotFoundError(
+        absl::StrCat("env '", BoundedEcho(env), "' has no history"));
+  }
+  return it->second;
 }
 
 std::vector<TrajectoryStore::TaskSummary> TrajectoryStore::ListTasks(
@@ -471,9 +670,10 @@ absl::StatusOr<std::vector<HistoryRecord>> TrajectoryStore::QueryTask(
     }
   }
   if (out.empty()) {
-    return absl::NotFoundError(
-        absl::StrCat("task '", task_id, "'", env.empty() ? "" : " of env '",
-                     env, env.empty() ? "" : "'", " is unknown to the store"));
+    return absl::NotFoundError(absl::StrCat(
+        "task '", BoundedEcho(task_id), "'", env.empty() ? "" : " of env '",
+        env.empty() ? "" : BoundedEcho(env), env.empty() ? "" : "'",
+        " is unknown to the store"));
   }
   return out;
 }
@@ -485,8 +685,8 @@ absl::StatusOr<HistoryRecord> TrajectoryStore::GetHistory(
     absl::ReaderMutexLock lock(&mu_);
     auto it = by_id_.find(history_id);
     if (it == by_id_.end()) {
-      return absl::NotFoundError(
-          absl::StrCat("history '", history_id, "' is unknown to the store"));
+      return absl::NotFoundError(absl::StrCat(
+          "history '", BoundedEcho(history_id), "' is unknown to the store"));
     }
     record = histories_[it->second]->record;
   }
@@ -502,14 +702,14 @@ absl::StatusOr<Transitions> TrajectoryStore::ReadRange(
     absl::ReaderMutexLock lock(&mu_);
     auto it = by_id_.find(history_id);
     if (it == by_id_.end()) {
-      return absl::NotFoundError(
-          absl::StrCat("history '", history_id, "' is unknown to the store"));
+      return absl::NotFoundError(absl::StrCat(
+          "history '", BoundedEcho(history_id), "' is unknown to the store"));
     }
     const HistoryState& h = *histories_[it->second];
     if (begin > end || end > h.record.length) {
-      return absl::OutOfRangeError(
-          absl::StrCat("range [", begin, ", ", end, ") of history '",
-                       history_id, "' is outside [0, ", h.record.length, ")"));
+      return absl::OutOfRangeError(absl::StrCat(
+          "range [", begin, ", ", end, ") of history '",
+          BoundedEcho(history_id), "' is outside [0, ", h.record.length, ")"));
     }
     obs_dim = h.record.obs_dim;
     if (begin < end) {
@@ -542,9 +742,9 @@ absl::StatusOr<Transitions> TrajectoryStore::ReadRange(
   }
   AD_RETURN_IF_ERROR(FromRocksDbStatus(it->status(), "scanning chunks"));
   if (out.size() != end - begin) {
-    return absl::DataLossError(absl::StrCat("history '", history_id,
-                                            "' is missing chunks in [", begin,
-                                            ", ", end, ")"));
+    return absl::DataLossError(
+        absl::StrCat("history '", BoundedEcho(history_id),
+                     "' is missing chunks in [", begin, ", ", end, ")"));
   }
   return out;
 }
@@ -553,7 +753,7 @@ TrajectoryStore::Stats TrajectoryStore::GetStats() const {
   Stats stats;
   {
     absl::ReaderMutexLock lock(&mu_);
-    stats.histories = histories_.size();
+    stats.histories = by_id_.size();
     stats.complete_histories = complete_histories_;
     stats.transitions = total_transitions_;
     stats.tasks = tasks_.size();
@@ -606,18 +806,28 @@ uint64_t TrajectoryStore::version() const {
   return version_;
 }
 
-bool TrajectoryStore::WaitForChange(uint64_t seen, absl::Time deadline) const {
-  // Woken by Append (version_ changes) or by the deadline.
+TrajectoryStore::Progress TrajectoryStore::progress() const {
+  absl::MutexLock lock(&progress_mu_);
+  return Progress{appended_transitions_, structure_};
+}
+
+bool TrajectoryStore::WaitForProgress(uint64_t min_appended,
+                                      uint64_t seen_structure,
+                                      absl::Time deadline) const {
+  // Woken by Append and DeleteHistory (AddProgress) or by the deadline; the
+  // condition is a comparison, evaluated once per AddProgress.
   struct Wait {
     const TrajectoryStore* store;
-    uint64_t seen;
-    static bool Changed(Wait* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      return w->store->version_ != w->seen;
+    uint64_t min_appended;
+    uint64_t seen_structure;
+    static bool Reached(Wait* w) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+      return w->store->appended_transitions_ >= w->min_appended ||
+             w->store->structure_ != w->seen_structure;
     }
-  } wait{this, seen};
-  absl::ReaderMutexLock lock(&mu_);
-  return mu_.AwaitWithDeadline(absl::Condition(&Wait::Changed, &wait),
-                               deadline);
+  } wait{this, min_appended, seen_structure};
+  absl::MutexLock lock(&progress_mu_);
+  return progress_mu_.AwaitWithDeadline(absl::Condition(&Wait::Reached, &wait),
+                                        deadline);
 }
 
 void TrajectoryStore::VisitHistories(
@@ -626,7 +836,9 @@ void TrajectoryStore::VisitHistories(
         fn) const {
   absl::ReaderMutexLock lock(&mu_);
   for (uint32_t i = 0; i < histories_.size(); ++i) {
-    fn(i, histories_[i]->record, histories_[i]->episode_ends);
+    const HistoryState& h = *histories_[i];
+    if (h.deleted || h.off_shape) continue;
+    fn(i, h.record, h.episode_ends);
   }
 }
 
@@ -658,11 +870,15 @@ absl::Status TrajectoryStore::CopyTransitions(
       return absl::OutOfRangeError(absl::StrCat("history index ", index));
     }
     h = histories_[index].get();
+    if (h->deleted) {
+      return absl::NotFoundError(absl::StrCat(
+          "history '", BoundedEcho(h->record.history_id), "' was deleted"));
+    }
     if (count == 0) return absl::OkStatus();
     if (end > h->record.length) {
       return absl::OutOfRangeError(
           absl::StrCat("range [", begin, ", ", end, ") of history '",
-                       h->record.history_id, "' is not stored"));
+                       BoundedEcho(h->record.history_id), "' is not stored"));
     }
     const auto& starts = h->chunk_starts;
     size_t i = std::upper_bound(starts.begin(), starts.end(), begin) -
@@ -687,8 +903,9 @@ absl::Status TrajectoryStore::CopyTransitions(
     done += k;
   }
   if (done != count) {
-    return absl::DataLossError(absl::StrCat(
-        "history '", id, "' is missing chunks in [", begin, ", ", end, ")"));
+    return absl::DataLossError(absl::StrCat("history '", BoundedEcho(id),
+                                            "' is missing chunks in [", begin,
+                                            ", ", end, ")"));
   }
   return absl::OkStatus();
 }

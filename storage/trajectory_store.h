@@ -17,6 +17,16 @@
 // nothing is written; a seq beyond the next expected one is rejected
 // (INVALID_ARGUMENT), so retries never store a chunk twice.
 //
+// Validation: one bad writer must not make the data unusable, so Append
+// checks every value before writing anything: rewards finite, actions in
+// [0, num_actions), done bytes 0/1, and, when the env is a known task family
+// (storage/env_shape.h), the family's obs_dim, num_actions and observation
+// ranges. Each env's shape (obs_dim, num_actions) is pinned by its first
+// history, persisted (column family env_shapes) and enforced on every later
+// history of the env; deleting an env's last history releases the pin.
+// DeleteHistory removes a history (an operator's way out of bad data) in one
+// atomic batch; the sampler stops using it.
+//
 // Memory: the in-memory index holds per history its record (identity and
 // summary), the first transition of each chunk and the end of each episode
 // -- never transitions. Transitions are read through RocksDB's block cache
@@ -26,7 +36,9 @@
 //
 // Thread-safety: all methods are thread-safe. Appends to different histories
 // run concurrently (RocksDB group-commits them); appends to one history are
-// serialized. Readers never block appends for longer than an index lookup.
+// serialized, and so are the creation and deletion of histories (rare; this
+// keeps the shape pin and the task split consistent). Readers never block
+// appends for longer than an index lookup.
 #ifndef AD_STORAGE_TRAJECTORY_STORE_H_
 #define AD_STORAGE_TRAJECTORY_STORE_H_
 
@@ -46,6 +58,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "storage/chunk_cache.h"
+#include "storage/env_shape.h"
 #include "storage/history.h"
 #include "storage/transitions.h"
 
@@ -119,7 +132,10 @@ class TrajectoryStore {
 
   // Opens (or creates) the store at options.path and rebuilds the in-memory
   // index by scanning the small column families (meta, chunk_index,
-  // episodes). DATA_LOSS if they disagree.
+  // episodes, env_shapes). DATA_LOSS if they disagree. A store written
+  // before shapes were pinned gets each env's pin from its histories (the
+  // family's shape, or else the most common one); histories that disagree
+  // with their env's pin are logged and never sampled (delete them).
   static absl::StatusOr<std::unique_ptr<TrajectoryStore>> Open(
       const Options& options);
 
@@ -129,13 +145,16 @@ class TrajectoryStore {
 
   // Stores one chunk atomically (see the header comment). Errors, with
   // nothing written: NOT_FOUND for seq > 0 of an unknown history;
-  // INVALID_ARGUMENT for a missing or bad meta at seq 0, a seq beyond the
-  // next expected one, arrays of the wrong length, obs_dim differing from
-  // the history's, an action outside [0, num_actions), a done byte other
-  // than 0/1, an empty non-final chunk, a too-large chunk, or a task whose
-  // split differs from an earlier history of that task; ALREADY_EXISTS when
-  // seq 0 is retried with a different identity; FAILED_PRECONDITION after
-  // the history was completed.
+  // INVALID_ARGUMENT for a missing or bad meta at seq 0 (num_actions 0
+  // included), a shape differing from the env's pinned shape or its
+  // family's, a seq beyond the next expected one, arrays of the wrong
+  // length, obs_dim differing from the history's, an action outside
+  // [0, num_actions), a NaN or infinite reward, an observation outside the
+  // family's range, a done byte other than 0/1, an empty non-final chunk, a
+  // too-large chunk, or a task whose split differs from an earlier history
+  // of that task; ALREADY_EXISTS when seq 0 is retried with a different
+  // identity; FAILED_PRECONDITION after the history was completed. Messages
+  // echo at most a short prefix of any id.
   absl::StatusOr<AppendResult> Append(const AppendRequest& request)
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -163,6 +182,17 @@ class TrajectoryStore {
                                         uint64_t begin, uint64_t end) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Removes a history (record, chunks, episodes, task-index entry) in one
+  // atomic write and returns its record as it was. Samplers stop drawing
+  // from it (a batch in flight is redrawn). A writer still appending to it
+  // gets NOT_FOUND for its next chunk. NOT_FOUND if unknown.
+  absl::StatusOr<HistoryRecord> DeleteHistory(absl::string_view history_id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The shape pinned for `env`; NOT_FOUND if the env has no history.
+  absl::StatusOr<EnvShape> GetEnvShape(absl::string_view env) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   Stats GetStats() const ABSL_LOCKS_EXCLUDED(mu_);
 
   // Where the store's memory goes, in bytes (for benchmarks and metrics).
@@ -180,12 +210,27 @@ class TrajectoryStore {
 
   // --- For WindowSampler. ---
 
-  // Incremented by every append that wrote something.
+  // Incremented by every append that wrote something and every deletion.
   uint64_t version() const ABSL_LOCKS_EXCLUDED(mu_);
-  // Blocks until version() != seen or `deadline` passes; true if it changed.
-  bool WaitForChange(uint64_t seen, absl::Time deadline) const
-      ABSL_LOCKS_EXCLUDED(mu_);
-  // Calls fn(index, record, episode_ends) for every history, under a shared
+
+  // What a waiting sampler watches: transitions appended since the store
+  // opened (never decreases, deletions included), and a count of
+  // structural changes (a history created, completed or deleted).
+  struct Progress {
+    uint64_t appended_transitions = 0;
+    uint64_t structure = 0;
+  };
+  Progress progress() const ABSL_LOCKS_EXCLUDED(progress_mu_);
+  // Blocks until appended_transitions >= min_appended, or structure differs
+  // from seen_structure, or `deadline` passes; true unless the deadline
+  // passed. Appends evaluate each waiter's condition once (a comparison),
+  // so a blocked sampler costs an append nothing more.
+  bool WaitForProgress(uint64_t min_appended, uint64_t seen_structure,
+                       absl::Time deadline) const
+      ABSL_LOCKS_EXCLUDED(progress_mu_);
+
+  // Calls fn(index, record, episode_ends) for every live history (deleted
+  // ones and ones off their env's pinned shape are skipped), under a shared
   // lock: fn must not call back into the store. `index` is the history's
   // dense in-process number for CopyTransitions; episode_ends[i] is one past
   // the last transition of episode i.
@@ -195,7 +240,8 @@ class TrajectoryStore {
           fn) const ABSL_LOCKS_EXCLUDED(mu_);
   // Copies transitions [begin, begin + count) of history `index` into
   // `dst` (count * obs_dim obs values, count of each other array), through
-  // the decoded-chunk cache. OUT_OF_RANGE if the range is not stored.
+  // the decoded-chunk cache. OUT_OF_RANGE if the range is not stored;
+  // NOT_FOUND if the history was deleted (also mid-copy).
   absl::Status CopyTransitions(uint32_t index, uint64_t begin, uint64_t count,
                                const TransitionPointers& dst) const
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -208,6 +254,8 @@ class TrajectoryStore {
     HistoryRecord record;                // episode_returns stays empty
     std::vector<uint64_t> chunk_starts;  // first transition of each chunk
     std::vector<uint64_t> episode_ends;  // one past each episode's end
+    bool deleted = false;    // by DeleteHistory; the slot is never reused
+    bool off_shape = false;  // disagrees with its env's pin (older stores)
   };
   struct TaskState {
     std::string split;
@@ -225,6 +273,11 @@ class TrajectoryStore {
   // Adds a new history to the index; returns its dense index.
   uint32_t AddHistoryLocked(HistoryState state)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Pins shapes for envs of a store written before pins existed.
+  absl::Status PinLegacyShapesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Mutex& AppendMutex(absl::string_view history_id);
+  void AddProgress(uint64_t transitions, bool structural)
+      ABSL_LOCKS_EXCLUDED(progress_mu_);
   const Options options_;
   std::shared_ptr<rocksdb::Cache> block_cache_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -235,12 +288,17 @@ class TrajectoryStore {
   rocksdb::ColumnFamilyHandle* chunk_index_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* episodes_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* tasks_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* env_shapes_cf_ = nullptr;
 
   mutable ChunkCache chunk_cache_;
 
   // Serializes appends per history: a history id hashes to one stripe.
   static constexpr int kAppendStripes = 64;
   std::array<absl::Mutex, kAppendStripes> append_mu_;
+  // Serializes creating and deleting histories (taken after the history's
+  // append stripe, before mu_), so the shape pin and the task split are
+  // checked and written atomically.
+  absl::Mutex create_mu_;
 
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<HistoryState>> histories_ ABSL_GUARDED_BY(mu_);
@@ -249,6 +307,16 @@ class TrajectoryStore {
   uint64_t total_transitions_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t complete_histories_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t version_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<std::string, EnvShape> env_shapes_ ABSL_GUARDED_BY(mu_);
+  // Live histories per env (a pin is released with the env's last one).
+  absl::flat_hash_map<std::string, uint64_t> env_histories_
+      ABSL_GUARDED_BY(mu_);
+
+  // Waiting samplers block on this small mutex, not on mu_, so that their
+  // conditions are evaluated once per append rather than on every unlock.
+  mutable absl::Mutex progress_mu_;
+  uint64_t appended_transitions_ ABSL_GUARDED_BY(progress_mu_) = 0;
+  uint64_t structure_ ABSL_GUARDED_BY(progress_mu_) = 0;
 };
 
 }  // namespace ad::storage

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <thread>
 
 #include "storage/test_util.h"
@@ -241,10 +242,11 @@ TEST(TrajectoryStoreTest, ListsAndQueriesTasks) {
   EXPECT_EQ(tasks[0].histories, 2u);
   EXPECT_EQ(tasks[0].transitions, 30u);
   EXPECT_EQ(tasks[1].split, kTestSplit);
-  EXPECT_EQ(store->ListTasks("darkroom", kTrainSplit).size(), 1u);
+  EXPECT_EQ(store->ListTasks(testing::kSyntheticEnv, kTrainSplit).size(), 1u);
   EXPECT_TRUE(store->ListTasks("bandit", "").empty());
 
-  auto histories = store->QueryTask("darkroom", "darkroom/goal=1,1");
+  auto histories =
+      store->QueryTask(testing::kSyntheticEnv, "darkroom/goal=1,1");
   ASSERT_TRUE(histories.ok()) << histories.status();
   ASSERT_EQ(histories->size(), 2u);
   EXPECT_EQ((*histories)[0].history_id, "a");
@@ -252,7 +254,9 @@ TEST(TrajectoryStoreTest, ListsAndQueriesTasks) {
   EXPECT_TRUE((*histories)[1].complete);
   EXPECT_EQ((*histories)[1].episode_returns.size(), 2u);
   EXPECT_EQ(store->QueryTask("", "darkroom/goal=1,1")->size(), 2u);
-  EXPECT_EQ(store->QueryTask("darkroom", "darkroom/goal=9,9").status().code(),
+  EXPECT_EQ(store->QueryTask(testing::kSyntheticEnv, "darkroom/goal=9,9")
+                .status()
+                .code(),
             absl::StatusCode::kNotFound);
 }
 
@@ -295,6 +299,204 @@ TEST(TrajectoryStoreTest, ConcurrentAppendsOfManyHistories) {
   EXPECT_EQ(store->GetStats().transitions, 20u * 160);
   EXPECT_EQ(store->ReadRange("w3h4", 0, 160)->obs,
             MakeTransitions(34, 0, 160).obs);
+}
+
+// A valid Dark Room chunk: obs in the 9x9 grid, actions in [0, 5).
+Transitions DarkroomChunk(uint64_t first, uint64_t n) {
+  Transitions t = MakeTransitions(0, first, n);
+  for (size_t i = 0; i < t.obs.size(); ++i) t.obs[i] %= 9;
+  return t;
+}
+
+HistoryRecord DarkroomMeta(const std::string& id) {
+  HistoryRecord meta = MakeMeta(id);
+  meta.env = "darkroom";
+  return meta;
+}
+
+TEST(TrajectoryStoreTest, RejectsNonFiniteRewardsAndKeepsTheHistoryUsable) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10)).ok());
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(),
+                    std::numeric_limits<float>::infinity(),
+                    -std::numeric_limits<float>::infinity()}) {
+    Transitions t = MakeTransitions(1, 10, 10);
+    t.rewards[4] = bad;
+    auto result = AppendChunk(*store, "h1", 1, t);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(result.status().message().find("rewards[4]"), std::string::npos)
+        << result.status();
+  }
+  EXPECT_EQ(store->GetHistory("h1")->length, 10u);
+  EXPECT_TRUE(AppendChunk(*store, "h1", 1, MakeTransitions(1, 10, 10)).ok());
+}
+
+TEST(TrajectoryStoreTest, RejectsZeroNumActionsSoActionsAreAlwaysChecked) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  HistoryRecord meta = MakeMeta("h1");
+  meta.num_actions = 0;
+  Transitions t = MakeTransitions(1, 0, 10);
+  t.actions[2] = -5;
+  auto result = AppendChunk(*store, "h1", 0, t, false, &meta);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("meta.num_actions"),
+            std::string::npos)
+      << result.status();
+  EXPECT_EQ(store->GetStats().histories, 0u);
+}
+
+TEST(TrajectoryStoreTest, ChecksKnownFamiliesShapeAndObservationRange) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  struct Case {
+    const char* want;  // in the message
+    std::function<void(HistoryRecord&, Transitions&)> spoil;
+  };
+  const std::vector<Case> cases = {
+      {"meta.obs_dim is 3",
+       [](HistoryRecord& m, Transitions& t) {
+         m.obs_dim = 3;
+         t.Resize(3, 10);
+       }},
+      {"meta.num_actions is 9",
+       [](HistoryRecord& m, Transitions&) { m.num_actions = 9; }},
+      {"is -7; must lie in [0, 9)",
+       [](HistoryRecord&, Transitions& t) { t.obs[5] = -7; }},
+      {"is 1000000000; must lie in [0, 9)",
+       [](HistoryRecord&, Transitions& t) { t.obs[6] = 1000000000; }},
+  };
+  for (const Case& c : cases) {
+    HistoryRecord meta = DarkroomMeta("bad");
+    Transitions t = DarkroomChunk(0, 10);
+    c.spoil(meta, t);
+    auto result = AppendChunk(*store, "bad", 0, t, false, &meta);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.want;
+    EXPECT_NE(result.status().message().find(c.want), std::string::npos)
+        << result.status();
+  }
+  EXPECT_EQ(store->GetStats().histories, 0u);
+  const HistoryRecord good = DarkroomMeta("good");
+  ASSERT_TRUE(
+      AppendChunk(*store, "good", 0, DarkroomChunk(0, 10), false, &good).ok());
+  // Later chunks of a good history are range-checked too.
+  Transitions out_of_grid = DarkroomChunk(10, 10);
+  out_of_grid.obs[1] = 9;
+  EXPECT_EQ(AppendChunk(*store, "good", 1, out_of_grid).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->GetHistory("good")->length, 10u);
+}
+
+TEST(TrajectoryStoreTest, PinsEachEnvsShapeOnFirstWriteAcrossReopen) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10)).ok());
+    HistoryRecord wide = MakeMeta("h2");
+    wide.obs_dim = 3;
+    Transitions t;
+    t.Resize(3, 10);
+    auto result = AppendChunk(*store, "h2", 0, t, false, &wide);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(result.status().message().find(
+                  "meta.obs_dim is 3 but env 'synthetic' has obs_dim 2"),
+              std::string::npos)
+        << result.status();
+  }
+  auto store = OpenOrDie(dir.path());
+  auto shape = store->GetEnvShape(testing::kSyntheticEnv);
+  ASSERT_TRUE(shape.ok()) << shape.status();
+  EXPECT_EQ(shape->obs_dim, 2u);
+  EXPECT_EQ(shape->num_actions, 5u);
+  HistoryRecord more_actions = MakeMeta("h3");
+  more_actions.num_actions = 9;
+  auto result = AppendChunk(*store, "h3", 0, MakeTransitions(3, 0, 10), false,
+                            &more_actions);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find(
+                "meta.num_actions is 9 but env 'synthetic' has num_actions 5"),
+            std::string::npos)
+      << result.status();
+  // Another env has its own pin.
+  HistoryRecord other = MakeMeta("o1", "other/1");
+  other.env = "other";
+  other.obs_dim = 1;
+  Transitions t;
+  t.Resize(1, 4);
+  EXPECT_TRUE(AppendChunk(*store, "o1", 0, t, false, &other).ok());
+  EXPECT_EQ(store->GetStats().histories, 2u);
+}
+
+TEST(TrajectoryStoreTest, DeleteHistoryRemovesItDurably) {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 30)).ok());
+    ASSERT_TRUE(AppendChunk(*store, "h2", 0, MakeTransitions(2, 0, 20)).ok());
+    auto deleted = store->DeleteHistory("h1");
+    ASSERT_TRUE(deleted.ok()) << deleted.status();
+    EXPECT_EQ(deleted->length, 30u);
+    EXPECT_EQ(deleted->episode_returns.size(), 3u);
+    EXPECT_EQ(store->DeleteHistory("h1").status().code(),
+              absl::StatusCode::kNotFound);
+    EXPECT_EQ(store->GetHistory("h1").status().code(),
+              absl::StatusCode::kNotFound);
+    EXPECT_EQ(store->GetStats().histories, 1u);
+    EXPECT_EQ(store->GetStats().transitions, 20u);
+    // Its next chunk finds no history.
+    EXPECT_EQ(AppendChunk(*store, "h1", 1, MakeTransitions(1, 30, 10))
+                  .status()
+                  .code(),
+              absl::StatusCode::kNotFound);
+  }
+  auto store = OpenOrDie(dir.path());
+  EXPECT_EQ(store->GetHistory("h1").status().code(),
+            absl::StatusCode::kNotFound);
+  auto histories = store->QueryTask("", "darkroom/goal=1,1");
+  ASSERT_TRUE(histories.ok()) << histories.status();
+  ASSERT_EQ(histories->size(), 1u);
+  EXPECT_EQ((*histories)[0].history_id, "h2");
+  EXPECT_EQ(store->ListTasks("", "")[0].transitions, 20u);
+  // The id can start over, with fresh data only.
+  ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(9, 0, 5)).ok());
+  EXPECT_EQ(store->ReadRange("h1", 0, 5)->obs, MakeTransitions(9, 0, 5).obs);
+  EXPECT_EQ(store->GetHistory("h1")->episodes, 0u);
+}
+
+TEST(TrajectoryStoreTest, DeletingAnEnvsLastHistoryReleasesItsPin) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  HistoryRecord wrong = MakeMeta("first");
+  wrong.obs_dim = 3;
+  Transitions t;
+  t.Resize(3, 4);
+  ASSERT_TRUE(AppendChunk(*store, "first", 0, t, false, &wrong).ok());
+  EXPECT_EQ(
+      AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10)).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(store->DeleteHistory("first").ok());
+  EXPECT_EQ(store->GetEnvShape(testing::kSyntheticEnv).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10)).ok());
+}
+
+TEST(TrajectoryStoreTest, ErrorsEchoOnlyAShortPrefixOfLongIds) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  const std::string long_id(10240, 'q');
+  for (const absl::Status& s : {store->GetHistory(long_id).status(),
+                                store->ReadRange(long_id, 0, 1).status(),
+                                store->QueryTask("", long_id).status(),
+                                store->DeleteHistory(long_id).status()}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+    EXPECT_LT(s.message().size(), 300u) << s.message().substr(0, 300);
+    EXPECT_NE(s.message().find("(10240 bytes)"), std::string::npos);
+  }
+  auto bad = AppendChunk(*store, long_id, 0, MakeTransitions(1, 0, 1));
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_LT(bad.status().message().size(), 300u);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <glog/logging.h>
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 
 namespace ad::storage {
@@ -31,6 +33,12 @@ absl::Status TransitionsView::Validate(uint32_t num_actions) const {
       return absl::InvalidArgumentError(absl::StrCat("dones[", i, "] is ",
                                                      static_cast<int>(dones[i]),
                                                      "; must be 0 or 1"));
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(rewards[i])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("rewards[", i, "] is ", rewards[i], "; must be finite"));
     }
   }
   if (num_actions > 0) {

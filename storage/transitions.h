@@ -28,9 +28,9 @@ struct TransitionsView {
   size_t size() const { return actions.size(); }
 
   // INVALID_ARGUMENT naming the field when the arrays disagree with
-  // actions.size() and obs_dim, when obs_dim is 0, or when a done byte is
-  // neither 0 nor 1. When num_actions > 0, also checks every action lies in
-  // [0, num_actions).
+  // actions.size() and obs_dim, when obs_dim is 0, when a done byte is
+  // neither 0 nor 1, or when a reward is NaN or infinite. When
+  // num_actions > 0, also checks every action lies in [0, num_actions).
   absl::Status Validate(uint32_t num_actions = 0) const;
 };
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "common/text_escape.h"
 
 namespace ad::storage {
 namespace {
@@ -22,8 +23,9 @@ uint64_t Mix(uint64_t x) {
 
 absl::Status WindowFilter::Validate() const {
   if (split != kTrainSplit && split != kTestSplit) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "filter.split is '", split, "'; must be 'train' or 'test'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("filter.split is '", BoundedEcho(split),
+                     "'; must be 'train' or 'test'"));
   }
   return absl::OkStatus();
 }
@@ -69,6 +71,7 @@ absl::Status WindowSampler::Refresh(bool force) {
   absl::flat_hash_map<std::string, bool> listed;  // task id -> seen
   for (const std::string& t : f.task_ids) listed[t] = false;
 
+  ++rescans_;
   view_.clear();
   cumulative_.clear();
   obs_dim_ = 0;
@@ -84,9 +87,10 @@ absl::Status WindowSampler::Refresh(bool force) {
       if (it == listed.end()) return;
       it->second = true;
       if (r.split != f.split && view_error_.ok()) {
-        view_error_ = absl::InvalidArgumentError(absl::StrCat(
-            "filter.task_ids names '", r.task_id, "', which is in split '",
-            r.split, "'; the filter samples split '", f.split, "'"));
+        view_error_ = absl::InvalidArgumentError(
+            absl::StrCat("filter.task_ids names '", BoundedEcho(r.task_id),
+                         "', which is in split '", r.split,
+                         "'; the filter samples split '", f.split, "'"));
       }
     }
     if (r.split != f.split) return;
@@ -95,9 +99,10 @@ absl::Status WindowSampler::Refresh(bool force) {
     if (r.length == 0) return;
     if (obs_dim_ == 0) obs_dim_ = r.obs_dim;
     if (r.obs_dim != obs_dim_ && view_error_.ok()) {
-      view_error_ = absl::InvalidArgumentError(absl::StrCat(
-          "the filter matches histories with obs_dim ", obs_dim_, " and ",
-          r.obs_dim, " (e.g. '", r.history_id, "'); narrow it by env"));
+      view_error_ = absl::InvalidArgumentError(
+          absl::StrCat("the filter matches histories with obs_dim ", obs_dim_,
+                       " and ", r.obs_dim, " (e.g. '",
+                       BoundedEcho(r.history_id), "'); narrow it by env"));
     }
     Candidate c;
     c.index = index;
@@ -131,17 +136,24 @@ absl::Status WindowSampler::Refresh(bool force) {
 
 absl::Status WindowSampler::EmptyViewError() const {
   if (!unknown_tasks_.empty()) {
-    return absl::NotFoundError(
-        absl::StrCat("filter.task_ids names tasks unknown to the store: ",
-                     absl::StrJoin(unknown_tasks_, ", ")));
+    // A few of them, each cut short: the message must stay small.
+    constexpr size_t kShown = 5;
+    std::vector<std::string> shown;
+    for (size_t i = 0; i < unknown_tasks_.size() && i < kShown; ++i) {
+      shown.push_back(BoundedEcho(unknown_tasks_[i]));
+    }
+    return absl::NotFoundError(absl::StrCat(
+        "filter.task_ids names ", unknown_tasks_.size(),
+        " tasks unknown to the store: ", absl::StrJoin(shown, ", "),
+        unknown_tasks_.size() > kShown ? ", ..." : ""));
   }
   if (matching_histories_ == 0) {
     return absl::NotFoundError(absl::StrCat(
-        "no stored history matches the filter (env '", options_.filter.env,
-        "', split '", options_.filter.split, "', source '",
-        options_.filter.source, "', ", options_.filter.task_ids.size(),
-        " task ids", options_.filter.complete_only ? ", complete only" : "",
-        ")"));
+        "no stored history matches the filter (env '",
+        BoundedEcho(options_.filter.env), "', split '", options_.filter.split,
+        "', source '", BoundedEcho(options_.filter.source), "', ",
+        options_.filter.task_ids.size(), " task ids",
+        options_.filter.complete_only ? ", complete only" : "", ")"));
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "window_len ", options_.window_len, " exceeds every matching history",
@@ -149,11 +161,25 @@ absl::Status WindowSampler::EmptyViewError() const {
       " (longest: ", longest_, " transitions)"));
 }
 
+uint64_t WindowSampler::Shortfall(uint64_t min_transitions) const {
+  uint64_t shortfall = 0;
+  if (matching_transitions_ < min_transitions) {
+    shortfall = min_transitions - matching_transitions_;
+  }
+  if (valid_starts() == 0) {
+    // Some history must grow from the longest one's length to window_len.
+    shortfall = std::max<uint64_t>(
+        shortfall, options_.window_len -
+                       std::min<uint64_t>(longest_, options_.window_len));
+  }
+  return std::max<uint64_t>(shortfall, 1);
+}
+
 absl::Status WindowSampler::WaitUntilReady(
     uint64_t min_transitions, absl::Time deadline,
     absl::FunctionRef<bool()> cancelled) {
   while (true) {
-    const uint64_t seen = store_->version();
+    const TrajectoryStore::Progress seen = store_->progress();
     AD_RETURN_IF_ERROR(Refresh(/*force=*/true));
     if (min_transitions == 0) {
       if (!unknown_tasks_.empty() || valid_starts() == 0) {
@@ -164,21 +190,46 @@ absl::Status WindowSampler::WaitUntilReady(
     if (matching_transitions_ >= min_transitions && valid_starts() > 0) {
       return absl::OkStatus();
     }
-    if (cancelled()) return absl::CancelledError("sampling was cancelled");
-    const absl::Time now = absl::Now();
-    if (now >= deadline) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("waited for ", min_transitions,
-                       " matching transitions; have ", matching_transitions_,
-                       " with ", valid_starts(), " valid window starts"));
+    // The view can only become ready once histories are created, completed
+    // or deleted, or the matching transitions grow by the shortfall; they
+    // grow no faster than the store's appended transitions (subsampling
+    // only keeps fewer), so rescanning before that is wasted work.
+    const uint64_t target =
+        seen.appended_transitions + Shortfall(min_transitions);
+    while (true) {
+      if (cancelled()) return absl::CancelledError("sampling was cancelled");
+      const absl::Time now = absl::Now();
+      if (now >= deadline) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("waited for ", min_transitions,
+                         " matching transitions; have ", matching_transitions_,
+                         " with ", valid_starts(), " valid window starts"));
+      }
+      // Wakes at the latest every 100 ms to poll `cancelled`.
+      if (store_->WaitForProgress(
+              target, seen.structure,
+              std::min(deadline, now + absl::Milliseconds(100)))) {
+        break;
+      }
     }
-    store_->WaitForChange(seen,
-                          std::min(deadline, now + absl::Milliseconds(100)));
   }
 }
 
 absl::Status WindowSampler::Next(WindowBatch* batch) {
   AD_RETURN_IF_ERROR(Refresh(/*force=*/false));
+  // A history deleted since the view was built fails its copy; the batch is
+  // then redrawn from a fresh view (same random stream), which no longer
+  // holds it.
+  for (int attempt = 0;; ++attempt) {
+    absl::Status drawn = DrawBatch(batch);
+    if (drawn.ok() || attempt >= 3 || store_->version() == view_version_) {
+      return drawn;
+    }
+    AD_RETURN_IF_ERROR(Refresh(/*force=*/true));
+  }
+}
+
+absl::Status WindowSampler::DrawBatch(WindowBatch* batch) {
   if (valid_starts() == 0) return EmptyViewError();
   const uint32_t b = options_.batch_size, len = options_.window_len;
   batch->batch_size = b;
@@ -187,7 +238,6 @@ absl::Status WindowSampler::Next(WindowBatch* batch) {
   batch->history_ids.resize(b);
   batch->starts.resize(b);
   rng_.seed(Mix(Mix(options_.seed) ^ next_batch_));
-  ++next_batch_;
   std::uniform_int_distribution<uint64_t> pick(0, valid_starts() - 1);
   for (uint32_t w = 0; w < b; ++w) {
     const uint64_t u = pick(rng_);
@@ -197,6 +247,7 @@ absl::Status WindowSampler::Next(WindowBatch* batch) {
     const uint64_t start = u - (c == 0 ? 0 : cumulative_[c - 1]);
     AD_RETURN_IF_ERROR(CopyWindow(view_[c], start, w, batch));
   }
+  ++next_batch_;
   return absl::OkStatus();
 }
 

@@ -90,8 +90,11 @@ class WindowSampler {
       const TrajectoryStore* store, const Options& options);
 
   // Waits until the matching histories hold at least `min_transitions`
-  // (after subsampling) and at least one valid window, re-checking whenever
-  // the store changes. DEADLINE_EXCEEDED at `deadline`, CANCELLED when
+  // (after subsampling) and at least one valid window. It rescans the store
+  // only when that can have become true: when histories were created,
+  // completed or deleted, or the store's appended transitions grew by the
+  // shortfall (TrajectoryStore::WaitForProgress), not after every append.
+  // DEADLINE_EXCEEDED at `deadline`, CANCELLED when
   // `cancelled()` turns true (polled every 100 ms). With min_transitions ==
   // 0 it does not wait: NOT_FOUND if a listed task is unknown or no history
   // matches, INVALID_ARGUMENT if window_len exceeds every matching history.
@@ -101,7 +104,8 @@ class WindowSampler {
                               absl::FunctionRef<bool()> cancelled);
 
   // Fills `batch` (reusing its buffers) with the next batch_size windows
-  // (batch number next_batch(), which then advances).
+  // (batch number next_batch(), which then advances). A batch that hits a
+  // history deleted meanwhile is redrawn from a refreshed view.
   // The errors of WaitUntilReady(0, ...) when nothing can be sampled.
   absl::Status Next(WindowBatch* batch);
 
@@ -111,6 +115,8 @@ class WindowSampler {
   uint64_t valid_starts() const {
     return cumulative_.empty() ? 0 : cumulative_.back();
   }
+  // Views built so far (each one a scan of the store's index).
+  uint64_t rescans() const { return rescans_; }
 
  private:
   struct Segment {       // one kept episode
@@ -131,6 +137,11 @@ class WindowSampler {
   absl::Status Refresh(bool force);
   // The error that explains an empty view, given whether unknown tasks count.
   absl::Status EmptyViewError() const;
+  // A lower bound on the transitions the store must still receive before the
+  // view can hold min_transitions and a valid window; at least 1.
+  uint64_t Shortfall(uint64_t min_transitions) const;
+  // Next() on the current view; advances next_batch_ only on success.
+  absl::Status DrawBatch(WindowBatch* batch);
   absl::Status CopyWindow(const Candidate& c, uint64_t sub_start, size_t slot,
                           WindowBatch* batch) const;
 
@@ -151,6 +162,7 @@ class WindowSampler {
   uint64_t longest_ = 0;
   std::vector<std::string> unknown_tasks_;
   absl::Status view_error_;  // persistent filter errors (split, obs_dim)
+  uint64_t rescans_ = 0;
 };
 
 }  // namespace ad::storage

@@ -313,5 +313,61 @@ TEST_F(WindowSamplerTest, WaitsForMinimumSizeWhileHistoriesGrow) {
   ExpectContiguousWindows(batch);
 }
 
+TEST_F(WindowSamplerTest, DeletedHistoryIsNeverSampledAgain) {
+  AddHistory("a", 0, 200, MakeMeta(""));
+  AddHistory("b", 1, 200, MakeMeta(""));
+  WindowSampler::Options options;
+  options.window_len = 20;
+  options.batch_size = 16;
+  options.refresh_interval = absl::Hours(1);  // the view goes stale
+  auto sampler = Sampler(options);
+  ASSERT_TRUE(Ready(*sampler).ok());
+  WindowBatch batch;
+  ASSERT_TRUE(sampler->Next(&batch).ok());
+  ASSERT_TRUE(store_->DeleteHistory("a").ok());
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(sampler->Next(&batch).ok());
+    ExpectContiguousWindows(batch);
+    for (uint32_t w = 0; w < batch.batch_size; ++w) {
+      ASSERT_EQ(batch.history_ids[w], "b");
+      ASSERT_EQ(batch.transitions.obs[2 * w * batch.window_len], 1);
+    }
+  }
+  ASSERT_TRUE(store_->DeleteHistory("b").ok());
+  EXPECT_EQ(sampler->Next(&batch).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(WindowSamplerTest, BlockedWaiterDoesNotRescanOnEveryAppend) {
+  // A history of another env grows one transition per append.
+  HistoryRecord other = MakeMeta("other");
+  other.env = "other";
+  other.task_id = "other/1";
+  AddHistory("other", 0, 1, other, /*chunk=*/1, /*episode_len=*/10,
+             /*final=*/false);
+  WindowSampler::Options options;
+  options.filter.env = testing::kSyntheticEnv;
+  options.window_len = 10;
+  options.batch_size = 4;
+  auto sampler = Sampler(options);
+  std::thread writer([&] {
+    for (uint64_t seq = 1; seq <= 300; ++seq) {
+      const Transitions t = MakeTransitions(0, seq, 1);
+      TrajectoryStore::AppendRequest request;
+      request.history_id = "other";
+      request.seq = seq;
+      request.chunk = t.view();
+      CHECK(store_->Append(request).ok());
+    }
+    AddHistory("mine", 3, 500, MakeMeta(""), /*chunk=*/250);
+  });
+  absl::Status ready = sampler->WaitUntilReady(
+      500, absl::Now() + absl::Seconds(30), [] { return false; });
+  writer.join();
+  ASSERT_TRUE(ready.ok()) << ready;
+  // One scan to start, one when "mine" was created, a few as it grew: far
+  // fewer than the 300 appends it slept through.
+  EXPECT_LE(sampler->rescans(), 5u);
+}
+
 }  // namespace
 }  // namespace ad::storage
