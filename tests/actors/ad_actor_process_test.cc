@@ -62,32 +62,36 @@ TEST(AdActorProcessTest, RunToCompletionWritesCompleteHistories) {
 TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
   const std::string dir = TempDir("sigterm");
   const int metrics_port = PickFreePort();
-  // A run far too long to finish: A3C, 8 tasks, 16 streams x 300 episodes.
+  // A run that cannot finish (a million episodes per stream), so exactly the
+  // first two of the 8 tasks are running when SIGTERM arrives, whatever the
+  // machine's speed. (The cpu-demo budget finishes a task in seconds on an
+  // idle machine: counting after a fixed sleep saw 2 or 4 tasks.)
   auto actor = Subprocess::Start(
       {BinaryPath("ad-actor"), "--source=a3c", "--preset=cpu-demo",
-       "--family=darkroom", "--split=train", "--max_tasks=8",
-       "--parallel_tasks=2", "--chunk_transitions=256",
+       "--set=a3c.episodes=1000000", "--family=darkroom", "--split=train",
+       "--max_tasks=8", "--parallel_tasks=2", "--chunk_transitions=256",
        absl::StrCat("--metrics_port=", metrics_port), "--sink=file:" + dir},
       dir + ".log");
   ASSERT_TRUE(actor.ok()) << actor.status();
   ASSERT_TRUE(WaitForPort(metrics_port, absl::Seconds(30)).ok());
-  // Let it record a few thousand transitions per stream.
+  // Waits for a condition, not a time: both tasks' 16 streams have finished
+  // 10 episodes on average (2 x 16 x 10 episodes counted), so every stream
+  // has recorded whole episodes. The deadline only bounds a broken actor.
   std::string metrics;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
+  double episodes = 0;
+  const absl::Time deadline = absl::Now() + absl::Minutes(5);
+  while (absl::Now() < deadline && episodes < 2 * 16 * 10) {
     metrics = testing::ScrapeMetrics(metrics_port);
-    if (metrics.find("ad_actor_episodes_total{source=\"a3c\"}") !=
-        std::string::npos) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(200));
+    episodes = testing::MetricValue(metrics,
+                                    "ad_actor_episodes_total{source=\"a3c\"}");
+    absl::SleepFor(absl::Milliseconds(100));
   }
+  ASSERT_GE(episodes, 2 * 16 * 10) << metrics;
   EXPECT_NE(metrics.find("ad_actor_env_steps_total{source=\"a3c\"}"),
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("ad_actor_episode_return_mean{source=\"a3c\"}"),
             std::string::npos);
-  absl::SleepFor(absl::Seconds(1));
   ASSERT_TRUE(actor->Signal(SIGTERM).ok());
   auto status = actor->Wait(absl::Seconds(30));
   ASSERT_TRUE(status.ok()) << status.status();

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 
@@ -39,6 +40,25 @@ std::string ScrapeMetrics(int port) {
   }
   close(fd);
   return response;
+}
+
+double MetricValue(const std::string& exposition, const std::string& series) {
+  size_t pos = 0;
+  while (pos < exposition.size()) {
+    size_t end = exposition.find('\n', pos);
+    if (end == std::string::npos) end = exposition.size();
+    const std::string_view line(exposition.data() + pos, end - pos);
+    pos = end + 1;
+    if (line.size() > series.size() + 1 &&
+        line.substr(0, series.size()) == series && line[series.size()] == ' ') {
+      const std::string value(line.substr(series.size() + 1));
+      char* parsed_end = nullptr;
+      const double v = std::strtod(value.c_str(), &parsed_end);
+      if (parsed_end == value.c_str()) return -1;
+      return v;
+    }
+  }
+  return -1;
 }
 
 }  // namespace ad::testing

@@ -21,6 +21,11 @@ std::string BinaryPath(const std::string& name);
 // connection fails); reads time out after 5 s.
 std::string ScrapeMetrics(int port);
 
+// The value of the sample named exactly `series` (name plus labels, as
+// exposed, e.g. `ad_actor_episodes_total{source="a3c"}`) in a Prometheus
+// text exposition; -1 if there is no such line or it does not parse.
+double MetricValue(const std::string& exposition, const std::string& series);
+
 }  // namespace ad::testing
 
 #endif  // AD_TESTS_TESTING_SUBPROCESS_H_
