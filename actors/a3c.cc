@@ -16,34 +16,106 @@ namespace {
 
 constexpr char kName[] = "a3c";
 
-// MLP trunk with policy and value heads.
-struct ActorCriticImpl : torch::nn::Module {
-  ActorCriticImpl(int in, int hidden, int layers, int num_actions,
-                  std::mt19937_64& rng) {
+// G independent actor-critics ("learners") evaluated and trained as one
+// batch: every parameter has a leading learner dimension, so one batched
+// matmul (baddbmm) runs all G MLPs, and one Adam step updates all of them.
+// Adam is elementwise and the loss is the sum of the learners' own mean
+// losses, so each learner's update depends only on its own streams'
+// experience: G = 1 is the shared-learner A3C, G = streams is one
+// single-stream A3C per stream.
+class GroupedActorCritic {
+ public:
+  GroupedActorCritic(int groups, int in, int hidden, int layers,
+                     int num_actions, std::mt19937_64& rng)
+      : groups_(groups) {
     int width = in;
     for (int i = 0; i < layers; ++i) {
-      trunk.push_back(register_module(absl::StrCat("trunk", i),
-                                      torch::nn::Linear(width, hidden)));
-      InitLinear(trunk.back(), rng);
+      trunk_.push_back(MakeLayer(width, hidden, /*gain=*/1.0, rng));
       width = hidden;
     }
-    policy = register_module("policy", torch::nn::Linear(width, num_actions));
-    InitLinear(policy, rng, /*gain=*/0.01);
-    value = register_module("value", torch::nn::Linear(width, 1));
-    InitLinear(value, rng);
+    // Policy head initialised 100x smaller: the first policy is near-uniform.
+    policy_ = MakeLayer(width, num_actions, /*gain=*/0.01, rng);
+    value_ = MakeLayer(width, 1, /*gain=*/1.0, rng);
   }
 
-  // Returns (logits [B, A], values [B]).
-  std::pair<torch::Tensor, torch::Tensor> forward(torch::Tensor x) {
-    for (auto& layer : trunk) x = torch::relu(layer->forward(x));
-    return {policy->forward(x), value->forward(x).squeeze(-1)};
+  // x: [G, M, in] -> (logits [G, M, A], values [G, M]).
+  std::pair<torch::Tensor, torch::Tensor> Forward(torch::Tensor x) const {
+    for (const Layer& layer : trunk_) x = torch::relu(Apply(layer, x));
+    return {Apply(policy_, x), Apply(value_, x).squeeze(-1)};
   }
 
-  std::vector<torch::nn::Linear> trunk;
-  torch::nn::Linear policy{nullptr};
-  torch::nn::Linear value{nullptr};
+  std::vector<torch::Tensor> parameters() const {
+    std::vector<torch::Tensor> p;
+    for (const Layer& layer : trunk_) {
+      p.push_back(layer.weight);
+      p.push_back(layer.bias);
+    }
+    for (const Layer* layer : {&policy_, &value_}) {
+      p.push_back(layer->weight);
+      p.push_back(layer->bias);
+    }
+    return p;
+  }
+
+  // Scales each learner's gradient so that its own global norm is at most
+  // `max_norm` (per learner, as if each had its own optimiser).
+  void ClipGradNormPerLearner(double max_norm) const {
+    torch::NoGradGuard no_grad;
+    torch::Tensor sq = torch::zeros({groups_});
+    for (const torch::Tensor& p : parameters()) {
+      if (p.grad().defined()) {
+        sq += p.grad().pow(2).reshape({groups_, -1}).sum(1);
+      }
+    }
+    torch::Tensor scale =
+        (max_norm / (sq.sqrt() + 1e-6)).clamp_max(1.0).reshape({groups_, 1, 1});
+    for (const torch::Tensor& p : parameters()) {
+      if (p.grad().defined()) p.grad().mul_(scale);
+    }
+  }
+
+ private:
+  struct Layer {
+    torch::Tensor weight;  // [G, out, in]
+    torch::Tensor bias;    // [G, 1, out]
+  };
+
+  // Each learner's layer uniform in +-(gain / sqrt(fan_in)) (LibTorch's
+  // default range when gain = 1), drawn from `rng` learner by learner.
+  Layer MakeLayer(int in, int out, double gain, std::mt19937_64& rng) const {
+    const double bound = gain / std::sqrt(static_cast<double>(in));
+    std::uniform_real_distribution<float> dist(static_cast<float>(-bound),
+                                               static_cast<float>(bound));
+    std::vector<float> w(static_cast<size_t>(groups_) * out * in);
+    std::vector<float> b(static_cast<size_t>(groups_) * out);
+    for (int g = 0; g < groups_; ++g) {
+      for (int k = 0; k < out * in; ++k) {
+        w[static_cast<size_t>(g) * out * in + k] = dist(rng);
+      }
+      for (int k = 0; k < out; ++k) {
+        b[static_cast<size_t>(g) * out + k] = dist(rng);
+      }
+    }
+    Layer layer;
+    layer.weight =
+        torch::from_blob(w.data(), {groups_, out, in}, torch::kFloat32)
+            .clone()
+            .set_requires_grad(true);
+    layer.bias = torch::from_blob(b.data(), {groups_, 1, out}, torch::kFloat32)
+                     .clone()
+                     .set_requires_grad(true);
+    return layer;
+  }
+
+  static torch::Tensor Apply(const Layer& layer, const torch::Tensor& x) {
+    return torch::baddbmm(layer.bias, x, layer.weight.transpose(1, 2));
+  }
+
+  const int64_t groups_;
+  std::vector<Layer> trunk_;
+  Layer policy_;
+  Layer value_;
 };
-TORCH_MODULE(ActorCritic);
 
 class A3cAgent : public SourceAgent {
  public:
@@ -52,10 +124,12 @@ class A3cAgent : public SourceAgent {
       : options_(options),
         encoder_(std::move(encoder)),
         n_(spec.num_streams),
+        groups_(options.actors_per_learner == 0
+                    ? 1
+                    : spec.num_streams / options.actors_per_learner),
         num_actions_(spec.space.num_actions),
         width_(encoder_->width()),
         rng_(StreamRng(spec.seed, /*stream=*/0)),
-        net_(nullptr),
         features_(static_cast<size_t>(options.rollout_len) * n_ * width_),
         next_features_(static_cast<size_t>(n_) * width_),
         actions_(static_cast<size_t>(options.rollout_len) * n_),
@@ -64,8 +138,9 @@ class A3cAgent : public SourceAgent {
         values_(actions_.size()),
         probs_(static_cast<size_t>(n_) * num_actions_) {
     std::mt19937_64 init_rng = StreamRng(spec.seed, /*stream=*/1);
-    net_ = ActorCritic(width_, options.hidden, options.layers, num_actions_,
-                       init_rng);
+    net_ = std::make_unique<GroupedActorCritic>(groups_, width_, options.hidden,
+                                                options.layers, num_actions_,
+                                                init_rng);
     optimizer_ = std::make_unique<torch::optim::Adam>(
         net_->parameters(), torch::optim::AdamOptions(options.learning_rate)
                                 .betas({options.adam_beta1, options.adam_beta2})
@@ -79,9 +154,10 @@ class A3cAgent : public SourceAgent {
     encoder_->Encode(obs, n_, x);
     return TorchCall("a3c act", [&] {
       torch::NoGradGuard no_grad;
-      auto [logits, values] =
-          net_->forward(torch::from_blob(x, {n_, width_}, torch::kFloat32));
-      torch::Tensor probs = torch::softmax(logits, /*dim=*/1).contiguous();
+      auto [logits, values] = net_->Forward(torch::from_blob(
+          x, {groups_, n_ / groups_, width_}, torch::kFloat32));
+      torch::Tensor probs =
+          torch::softmax(logits, /*dim=*/2).reshape({n_, num_actions_});
       std::memcpy(probs_.data(), probs.data_ptr<float>(),
                   sizeof(float) * probs_.size());
       std::memcpy(values_.data() + static_cast<size_t>(t_) * n_,
@@ -124,7 +200,8 @@ class A3cAgent : public SourceAgent {
     {
       torch::NoGradGuard no_grad;
       torch::Tensor v =
-          net_->forward(torch::from_blob(next_features_.data(), {n_, width_},
+          net_->Forward(torch::from_blob(next_features_.data(),
+                                         {groups_, n_ / groups_, width_},
                                          torch::kFloat32))
               .second.contiguous();
       std::memcpy(bootstrap.data(), v.data_ptr<float>(), sizeof(float) * n_);
@@ -147,39 +224,56 @@ class A3cAgent : public SourceAgent {
         next_value = values_[k];
       }
     }
-    const int64_t b = static_cast<int64_t>(T) * n_;
-    torch::Tensor x =
-        torch::from_blob(features_.data(), {b, width_}, torch::kFloat32);
-    torch::Tensor a = torch::from_blob(actions_.data(), {b, 1}, torch::kInt32)
-                          .to(torch::kLong);
-    torch::Tensor adv =
-        torch::from_blob(advantages.data(), {b}, torch::kFloat32);
-    torch::Tensor ret = torch::from_blob(returns.data(), {b}, torch::kFloat32);
-    auto [logits, values] = net_->forward(x);
-    torch::Tensor log_probs = torch::log_softmax(logits, /*dim=*/1);
+    // [T][stream] -> [learner][T * streams per learner]: stream i belongs
+    // to learner i / (n / G), and each learner sees only its own streams.
+    const int64_t g = groups_;
+    const int64_t k = n_ / groups_;
+    auto by_learner = [&](torch::Tensor t) {
+      std::vector<int64_t> split = {T, g, k};
+      std::vector<int64_t> merged = {g, T * k};
+      if (t.dim() == 3) {
+        split.push_back(t.size(2));
+        merged.push_back(t.size(2));
+        return t.reshape(split).permute({1, 0, 2, 3}).reshape(merged);
+      }
+      return t.reshape(split).permute({1, 0, 2}).reshape(merged);
+    };
+    torch::Tensor x = by_learner(
+        torch::from_blob(features_.data(), {T, n_, width_}, torch::kFloat32));
+    torch::Tensor a =
+        by_learner(torch::from_blob(actions_.data(), {T, n_}, torch::kInt32))
+            .to(torch::kLong)
+            .unsqueeze(2);
+    torch::Tensor adv = by_learner(
+        torch::from_blob(advantages.data(), {T, n_}, torch::kFloat32));
+    torch::Tensor ret =
+        by_learner(torch::from_blob(returns.data(), {T, n_}, torch::kFloat32));
+    auto [logits, values] = net_->Forward(x);
+    torch::Tensor log_probs = torch::log_softmax(logits, /*dim=*/2);
+    // Each learner's own mean losses, summed over learners.
     torch::Tensor entropy =
-        -(log_probs.exp() * log_probs).sum(/*dim=*/1).mean();
+        -(log_probs.exp() * log_probs).sum(/*dim=*/2).mean(1).sum();
     torch::Tensor policy_loss =
-        -(log_probs.gather(1, a).squeeze(1) * adv).mean();
-    torch::Tensor value_loss = 0.5 * (values - ret).pow(2).mean();
+        -(log_probs.gather(2, a).squeeze(2) * adv).mean(1).sum();
+    torch::Tensor value_loss = 0.5 * (values - ret).pow(2).mean(1).sum();
     torch::Tensor loss = policy_loss + options_.value_cost * value_loss -
                          options_.entropy_cost * entropy;
     optimizer_->zero_grad();
     loss.backward();
     if (options_.max_grad_norm > 0) {
-      torch::nn::utils::clip_grad_norm_(net_->parameters(),
-                                        options_.max_grad_norm);
+      net_->ClipGradNormPerLearner(options_.max_grad_norm);
     }
     optimizer_->step();
   }
 
   const A3cOptions options_;
   const std::unique_ptr<ObservationEncoder> encoder_;
-  const int n_;  // streams
+  const int n_;       // streams
+  const int groups_;  // independent learners, n_ / groups_ streams each
   const int num_actions_;
   const int width_;      // encoded features per observation
   std::mt19937_64 rng_;  // action sampling
-  ActorCritic net_;
+  std::unique_ptr<GroupedActorCritic> net_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   int t_ = 0;  // step within the rollout
   // The rollout, [rollout_len][stream] (features: [..][width]).
@@ -216,6 +310,14 @@ absl::StatusOr<A3cOptions> A3cOptions::FromParams(const SourceParams& p) {
   AD_ASSIGN_OR_RETURN(o.adam_eps, p.Double(kName, "adam_eps", o.adam_eps));
   AD_ASSIGN_OR_RETURN(o.max_grad_norm,
                       p.Double(kName, "max_grad_norm", o.max_grad_norm));
+  AD_ASSIGN_OR_RETURN(int64_t per_learner,
+                      p.Int(kName, "actors_per_learner", 0));
+  if (per_learner < 0 || per_learner > 100000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a3c.actors_per_learner is ", per_learner,
+                     "; must be in [0, 1e5] (0: all streams share one)"));
+  }
+  o.actors_per_learner = static_cast<int>(per_learner);
   if (rollout < 1 || rollout > 100000 || hidden < 1 || hidden > 65536 ||
       layers < 1 || layers > 64) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -259,6 +361,13 @@ absl::Status A3cOptions::Validate() const {
 absl::StatusOr<std::unique_ptr<SourceAgent>> MakeA3cAgent(
     const TaskSpec& spec, const SourceParams& params) {
   AD_ASSIGN_OR_RETURN(A3cOptions options, A3cOptions::FromParams(params));
+  if (options.actors_per_learner > 0 &&
+      spec.num_streams % options.actors_per_learner != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("a3c.streams (", spec.num_streams,
+                     ") must be a multiple of a3c.actors_per_learner (",
+                     options.actors_per_learner, ")"));
+  }
   AD_ASSIGN_OR_RETURN(std::unique_ptr<OneHotEncoder> encoder,
                       OneHotEncoder::Create(spec.space));
   std::unique_ptr<SourceAgent> agent;

@@ -1,14 +1,24 @@
 // A3C, the source algorithm of the paper's Dark environments (Table 4), as a
 // synchronous batched advantage actor-critic (A2C-style) in LibTorch.
 //
-// All `num_streams` streams of a task share one learner: each environment
-// step runs one forward pass for every stream at once, and every
-// `rollout_len` steps one Adam step is taken on the whole rollout
-// (rollout_len x num_streams transitions), with GAE(lambda) advantages,
-// a value loss and an entropy bonus. This is the documented, deterministic
-// stand-in for the paper's asynchronous actors: the streams still act with
-// the shared learner's current policy and each stream's history is recorded
-// separately, which is what AD's data needs.
+// The `num_streams` streams of a task are split into learners of
+// `actors_per_learner` consecutive streams each (0: one learner for all
+// streams, the paper's distributed A3C; 1: every stream is its own
+// single-stream A3C, the setting of the paper's Fig. 6 / Appendix I). Each
+// environment step runs one forward pass for every stream at once, and
+// every `rollout_len` steps one Adam step per learner is taken on its own
+// rollout (rollout_len x actors_per_learner transitions), with GAE(lambda)
+// advantages, a value loss and an entropy bonus. All learners are batched
+// into one set of tensors with a leading learner dimension, so many
+// single-stream learners cost about as much as one shared one. This is the
+// documented, deterministic stand-in for the paper's asynchronous actors:
+// the streams act with their learner's current policy and each stream's
+// history is recorded separately, which is what AD's data needs.
+//
+// Why the split matters for AD (docs/science.md): with one shared learner a
+// stream's policy improves from the other streams' rewards, which its own
+// history (AD's context) never shows; with its own learner, every change of
+// a stream's policy is caused by experience inside that stream's history.
 //
 // Network: observations one-hot encoded per component (Dark Room (x, y) -> 18
 // features), `layers` x `hidden` ReLU MLP trunk (3 x 128), a policy head
@@ -19,7 +29,8 @@
 //
 // Preset keys (prefix "a3c."): learning_rate, discount, gae_lambda,
 // entropy_cost, value_cost, rollout_len, hidden, layers, adam_beta1,
-// adam_beta2, adam_eps, max_grad_norm (0: no clipping).
+// adam_beta2, adam_eps, max_grad_norm (0: no clipping; per learner),
+// actors_per_learner (0: all streams share one learner).
 #ifndef AD_ACTORS_A3C_H_
 #define AD_ACTORS_A3C_H_
 
@@ -44,6 +55,7 @@ struct A3cOptions {
   double adam_beta2 = 0.999;    // Table 4
   double adam_eps = 1e-6;       // Table 4
   double max_grad_norm = 0;     // 0: no clipping (Table 4 has none)
+  int actors_per_learner = 0;   // streams per learner; 0: all streams
   static absl::StatusOr<A3cOptions> FromParams(const SourceParams& p);
   absl::Status Validate() const;
 };

@@ -1,6 +1,7 @@
 #include "actors/a3c.h"
 
 #include "actors/source_test_util.h"
+#include "envs/registry.h"
 #include "glog/logging.h"
 #include "gtest/gtest.h"
 
@@ -42,6 +43,64 @@ TEST(A3cTest, SameSeedSameHistory) {
                      {"a3c.streams=4", "a3c.episodes=20"});
   ASSERT_TRUE(a.ok() && b.ok());
   EXPECT_EQ(a->episode_returns, b->episode_returns);
+}
+
+// Drives an A3C agent with 2 streams on a Dark Room space by hand: both
+// streams see the same observations; stream 0 is never rewarded, stream 1 is
+// rewarded on every step iff `reward_stream_one`. Returns stream 0's actions.
+std::vector<int32_t> StreamZeroActions(const std::string& actors_per_learner,
+                                       bool reward_stream_one) {
+  SourceParams params;
+  CHECK(params.Override("a3c.actors_per_learner=" + actors_per_learner).ok());
+  CHECK(params.Override("a3c.learning_rate=1e-2").ok());
+  TaskSpec spec;
+  spec.space = envs::FindFamily("darkroom").value()->space();
+  spec.task_id = "darkroom/goal=1,1";
+  spec.num_streams = 2;
+  spec.episodes_per_stream = 20;
+  spec.seed = 3;
+  auto agent = MakeA3cAgent(spec, params);
+  CHECK(agent.ok()) << agent.status();
+  std::vector<int32_t> zero_actions;
+  std::vector<int32_t> obs = {4, 4, 4, 4}, next = obs;
+  std::vector<int32_t> actions(2);
+  for (int t = 0; t < 20 * 20; ++t) {
+    CHECK((*agent)->Act(obs, {}, absl::MakeSpan(actions)).ok());
+    zero_actions.push_back(actions[0]);
+    // Both streams move the same way (stream 0's action), so the inputs
+    // stay equal; only the rewards differ.
+    next = {obs[0], (obs[1] + 1 + actions[0]) % 9, obs[0],
+            (obs[1] + 1 + actions[0]) % 9};
+    const std::vector<float> rewards = {0.0f, reward_stream_one ? 1.0f : 0.0f};
+    const uint8_t done = (t + 1) % 20 == 0 ? 1 : 0;
+    const std::vector<uint8_t> dones = {done, done};
+    CHECK((*agent)->Observe({obs, actions, rewards, dones, next}).ok());
+    obs = next;
+  }
+  return zero_actions;
+}
+
+// actors_per_learner = 1 makes every stream its own single-stream A3C: what
+// another stream experiences cannot change this stream's policy. With one
+// shared learner (0) it must.
+TEST(A3cTest, SingleStreamLearnersAreIndependentSharedOneIsNot) {
+  EXPECT_EQ(StreamZeroActions("1", /*reward_stream_one=*/false),
+            StreamZeroActions("1", /*reward_stream_one=*/true));
+  EXPECT_NE(StreamZeroActions("0", /*reward_stream_one=*/false),
+            StreamZeroActions("0", /*reward_stream_one=*/true));
+}
+
+TEST(A3cTest, RejectsStreamsNotAMultipleOfActorsPerLearner) {
+  SourceParams params;
+  ASSERT_TRUE(params.Override("a3c.actors_per_learner=3").ok());
+  TaskSpec spec;
+  spec.space = envs::FindFamily("darkroom").value()->space();
+  spec.task_id = "darkroom/goal=1,1";
+  spec.num_streams = 4;
+  auto agent = MakeA3cAgent(spec, params);
+  EXPECT_EQ(agent.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(agent.status().message().find("actors_per_learner"),
+            std::string::npos);
 }
 
 TEST(A3cTest, RejectsBadOptionsNamingTheKey) {
