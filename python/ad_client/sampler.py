@@ -137,17 +137,17 @@ class WindowStream:
                 f"{self._request.first_batch + self._delivered})",
                 what="SampleWindows") from None
         if item is _END:
-            self._finished = True
             self.close()
             raise StopIteration
         if isinstance(item, BaseException):
-            self._finished = True
             self.close()
             raise item
         self._delivered += 1
         return item
 
     def close(self):
+        """Cancels the stream; next() then raises StopIteration."""
+        self._finished = True
         self._stopping.set()
         with self._lock:
             call = self._call

@@ -108,10 +108,16 @@ class Store:
         self.backoff = backoff if backoff is not None else Backoff()
         limit = _validate.integer(max_message_bytes, "max_message_bytes",
                                   1024, 2**31 - 1)
+        self._max_message_bytes = limit
         self._channel = grpc.insecure_channel(address, options=[
             ("grpc.max_send_message_length", limit),
             ("grpc.max_receive_message_length", limit),
             ("grpc.keepalive_time_ms", 20000),
+            # Reconnect within seconds of a restarted store (gRPC's default
+            # backoff grows to 2 minutes).
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.min_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2000),
         ])
         self._stub = store_pb2_grpc.StoreServiceStub(self._channel)
 
@@ -185,11 +191,12 @@ class Store:
         return HistoryInfo(self._unary(self._stub.GetHistory, request,
                                        "GetHistory", timeout).meta)
 
-    def history(self, history_id, begin=0, end=None, page_transitions=1 << 18,
+    def history(self, history_id, begin=0, end=None, page_transitions=None,
                 timeout=None):
         """Transitions [begin, end) of one history as NumPy arrays (end None:
         the length when the call starts), read in pages of at most
-        `page_transitions`."""
+        `page_transitions` (default: what fits a quarter of the message
+        size limit)."""
         _validate.history_id(history_id)
         begin = _validate.integer(begin, "begin", 0, _validate.UINT64_MAX)
         if end is not None:
@@ -197,9 +204,12 @@ class Store:
             if end < begin:
                 raise InvalidArgument("end", f"is {end}; must be >= begin "
                                       f"({begin})")
-        page = _validate.integer(page_transitions, "page_transitions", 1,
-                                 1 << 24)
+        if page_transitions is not None:
+            _validate.integer(page_transitions, "page_transitions", 1, 1 << 24)
         meta = self.history_meta(history_id, timeout)
+        # The store caps a GetHistory reply; a varint int32 takes <= 5 bytes.
+        page = page_transitions or max(
+            1, (self._max_message_bytes // 4) // (meta.obs_dim * 5 + 10))
         stop = meta.length if end is None else end
         if stop > meta.length:
             raise InvalidArgument(
@@ -218,13 +228,15 @@ class Store:
                                    "GetHistory", timeout)
             parts.append(response.transitions)
             at = upto
-        d = meta.obs_dim
-        def cat(values, dtype):
-            arrays = [np.asarray(v, dtype) for v in values]
+        def cat(arrays, dtype):
             return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
-        obs = cat([p.obs for p in parts], np.int32).reshape(-1, d)
-        actions = cat([p.actions for p in parts], np.int32)
-        rewards = cat([p.rewards for p in parts], np.float32)
+        def ints(values):
+            return np.fromiter(values, np.int32, count=len(values))
+        obs = cat([ints(p.obs) for p in parts], np.int32).reshape(
+            -1, meta.obs_dim)
+        actions = cat([ints(p.actions) for p in parts], np.int32)
+        rewards = cat([np.fromiter(p.rewards, np.float32, count=len(p.rewards))
+                       for p in parts], np.float32)
         dones = cat([np.frombuffer(p.dones, np.uint8) for p in parts],
                     np.uint8)
         return History(meta, obs, actions, rewards, dones, begin)
