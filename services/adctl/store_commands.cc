@@ -1,6 +1,9 @@
 #include "services/adctl/store_commands.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <numeric>
@@ -11,6 +14,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "common/text_escape.h"
+#include "glog/logging.h"
 #include "services/adctl/flags.h"
 #include "services/adctl/npy_writer.h"
 #include "services/store/store_client.h"
@@ -20,6 +25,8 @@ ABSL_FLAG(std::string, store, "127.0.0.1:50052",
 ABSL_FLAG(std::string, split, "", "Split filter: train, test or empty (any)");
 ABSL_FLAG(std::string, range, "",
           "Transitions A:B of a history (B exclusive; empty B: to the end)");
+ABSL_FLAG(std::string, reason, "",
+          "Why a history is deleted (store delete; goes to the audit log)");
 
 namespace ad::adctl {
 namespace {
@@ -173,21 +180,21 @@ absl::Status ExportCsv(StoreClient& client,
   std::fprintf(file, "%s,action,reward,done\n", header.c_str());
   absl::Status status;
   for (const auto& h : histories) {
+    const std::string id_field = CsvField(h.history_id());
     uint64_t episode = 0;
-    status = ForEachPage(client, h.history_id(), 0, h.length(),
-                         [&](uint64_t first, const ad::v1::TransitionBatch& t) {
-                           for (int i = 0; i < t.actions_size(); ++i) {
-                             std::fprintf(
-                                 file, "%s,%llu,%llu,%s,%d,%g,%d\n",
-                                 h.history_id().c_str(),
-                                 static_cast<unsigned long long>(first + i),
-                                 static_cast<unsigned long long>(episode),
-                                 ObsString(t, i, ",").c_str(), t.actions(i),
-                                 t.rewards(i), static_cast<int>(t.dones()[i]));
-                             if (t.dones()[i]) ++episode;
-                           }
-                           return absl::OkStatus();
-                         });
+    status = ForEachPage(
+        client, h.history_id(), 0, h.length(),
+        [&](uint64_t first, const ad::v1::TransitionBatch& t) {
+          for (int i = 0; i < t.actions_size(); ++i) {
+            std::fprintf(file, "%s,%llu,%llu,%s,%d,%g,%d\n", id_field.c_str(),
+                         static_cast<unsigned long long>(first + i),
+                         static_cast<unsigned long long>(episode),
+                         ObsString(t, i, ",").c_str(), t.actions(i),
+                         t.rewards(i), static_cast<int>(t.dones()[i]));
+            if (t.dones()[i]) ++episode;
+          }
+          return absl::OkStatus();
+        });
     if (!status.ok()) break;
   }
   if (file != stdout && std::fclose(file) != 0 && status.ok()) {
@@ -223,10 +230,11 @@ absl::Status ExportNpy(StoreClient& client,
                "episodes,complete\n");
   for (size_t k = 0; k < histories.size(); ++k) {
     const auto& h = histories[k];
-    std::fprintf(table, "%zu,%s,%s,\"%s\",%s,%llu,%u,%s,%llu,%llu,%d\n", k,
-                 h.history_id().c_str(), h.env().c_str(), h.task_id().c_str(),
-                 h.source().c_str(), static_cast<unsigned long long>(h.seed()),
-                 h.stream(), h.split().c_str(),
+    std::fprintf(table, "%zu,%s,%s,%s,%s,%llu,%u,%s,%llu,%llu,%d\n", k,
+                 CsvField(h.history_id()).c_str(), CsvField(h.env()).c_str(),
+                 CsvField(h.task_id()).c_str(), CsvField(h.source()).c_str(),
+                 static_cast<unsigned long long>(h.seed()), h.stream(),
+                 CsvField(h.split()).c_str(),
                  static_cast<unsigned long long>(h.length()),
                  static_cast<unsigned long long>(h.episodes()),
                  h.complete() ? 1 : 0);
@@ -290,6 +298,42 @@ absl::Status Stats(const std::vector<std::string>& args) {
   return absl::OkStatus();
 }
 
+// "user@host" of whoever runs adctl, for the store's audit log.
+std::string RequestedBy() {
+  const char* user = std::getenv("USER");
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return absl::StrCat(user != nullptr && *user != '\0' ? user : "unknown", "@",
+                      host[0] != '\0' ? host : "unknown");
+}
+
+absl::Status Delete(const std::vector<std::string>& args) {
+  if (args.size() != 1) return UsageError("delete needs one HISTORY id");
+  const std::string reason = absl::GetFlag(FLAGS_reason);
+  const std::string who = RequestedBy();
+  AD_ASSIGN_OR_RETURN(auto client, Connect());
+  absl::StatusOr<ad::v1::HistoryMeta> deleted =
+      client->DeleteHistory(args[0], who, reason);
+  if (!deleted.ok()) {
+    LOG(WARNING) << "audit: store delete '" << BoundedEcho(args[0]) << "' by "
+                 << who << " at " << absl::GetFlag(FLAGS_store)
+                 << " failed: " << deleted.status();
+    return deleted.status();
+  }
+  LOG(WARNING) << "audit: store delete '" << BoundedEcho(args[0]) << "' by "
+               << who << " at " << absl::GetFlag(FLAGS_store) << ", reason '"
+               << BoundedEcho(reason, 256) << "': removed env '"
+               << BoundedEcho(deleted->env()) << "' task '"
+               << BoundedEcho(deleted->task_id()) << "', " << deleted->length()
+               << " transitions";
+  std::printf("deleted %s (env %s, task %s, %llu transitions, %llu episodes)\n",
+              deleted->history_id().c_str(), deleted->env().c_str(),
+              deleted->task_id().c_str(),
+              static_cast<unsigned long long>(deleted->length()),
+              static_cast<unsigned long long>(deleted->episodes()));
+  return absl::OkStatus();
+}
+
 absl::Status Checkpoint(const std::vector<std::string>& args) {
   if (args.size() != 1) return UsageError("checkpoint needs one NAME");
   AD_ASSIGN_OR_RETURN(auto client, Connect());
@@ -315,6 +359,10 @@ void RegisterStoreCommands(CommandRegistry* registry) {
                  "arrays (obs, actions, rewards, dones, history_index)",
                  Export});
   registry->Add({"store", "stats", "", "Store totals", Stats});
+  registry->Add({"store", "delete", "HISTORY [--reason=TEXT]",
+                 "Delete a history for good (e.g. one written by a faulty "
+                 "client); audited in adctl's and the store's logs",
+                 Delete});
   registry->Add({"store", "checkpoint", "NAME",
                  "Consistent RocksDB checkpoint under the store's "
                  "--checkpoint_dir; prints its path",

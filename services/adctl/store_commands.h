@@ -7,6 +7,11 @@
 //   adctl store export --task=ID --format=csv|npy [--out=PATH]
 //   adctl store stats
 //   adctl store checkpoint NAME
+//   adctl store delete HISTORY [--reason=TEXT]
+//
+// Exports quote fields per RFC 4180 (common/text_escape.h), so an id with a
+// comma, quote or line break stays one field. `delete` writes an audit line
+// (who, where, why, what) to stderr at WARNING; the store logs its own.
 //
 // --store (default 127.0.0.1:50052) names the store; --timeout bounds each
 // RPC.

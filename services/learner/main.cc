@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
   source_options.request.seed = config->train.seed;
   source_options.request.first_batch = (*trainer)->step();
   source_options.data = config->data;
+  source_options.registry = registry.get();
   auto source = sl::StoreWindowSource::Create(source_options);
   if (!source.ok()) return Fail(source.status());
   al::Prefetcher::Options prefetch_options;

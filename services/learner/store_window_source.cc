@@ -21,9 +21,10 @@ uint64_t Mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-bool Retryable(const absl::Status& s) {
-  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s) ||
-         absl::IsAborted(s) || absl::IsResourceExhausted(s);
+// A stream ending for an everyday reason (its life ran out, the store
+// restarted): reopened after a backoff without counting an error.
+bool Routine(const absl::Status& s) {
+  return absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s);
 }
 
 }  // namespace
@@ -54,7 +55,41 @@ absl::StatusOr<std::unique_ptr<StoreWindowSource>> StoreWindowSource::Create(
 
 StoreWindowSource::StoreWindowSource(const Options& options,
                                      std::unique_ptr<store::StoreClient> client)
-    : options_(options), client_(std::move(client)) {}
+    : options_(options), client_(std::move(client)) {
+  if (options_.registry != nullptr) {
+    error_family_ = &prometheus::BuildCounter()
+                         .Name("ad_learner_window_source_errors_total")
+                         .Help(
+                             "SampleWindows streams that failed or sent a "
+                             "malformed batch; each is retried")
+                         .Register(*options_.registry);
+  }
+}
+
+void StoreWindowSource::ReportAndBackOff(const absl::Status& status,
+                                         bool routine) {
+  const BackoffOptions& b = options_.backoff;
+  double seconds = absl::ToDoubleSeconds(b.initial) *
+                   std::pow(b.multiplier, std::min(failures_, 20));
+  seconds = std::min(seconds, absl::ToDoubleSeconds(b.max_backoff));
+  ++failures_;
+  if (routine) {
+    LOG(WARNING) << "SampleWindows stream ended (" << status
+                 << "); reopening in " << seconds << " s";
+  } else {
+    errors_.fetch_add(1);
+    if (error_family_ != nullptr) {
+      error_family_->Add({{"code", absl::StatusCodeToString(status.code())}})
+          .Increment();
+    }
+    LOG(WARNING) << "window source error " << errors_.load()
+                 << " (training goes on; retrying in " << seconds
+                 << " s): " << status;
+  }
+  absl::MutexLock lock(&mu_);
+  // Woken by Cancel() or the backoff passing.
+  mu_.AwaitWithTimeout(absl::Condition(&cancelled_), absl::Seconds(seconds));
+}
 
 ad::v1::SampleWindowsRequest StoreWindowSource::StreamRequest(
     int64_t batches_received) const {
@@ -115,10 +150,29 @@ absl::StatusOr<Windows> StoreWindowSource::Next(absl::Time /*deadline*/) {
     // while it reads; Cancel() only calls stream->Cancel().
     ad::v1::WindowBatch message;
     if (stream->Next(&message)) {
-      failures_ = 0;
-      ++batches_received_;
-      return FromProto(message, options_.request.batch_size,
-                       options_.request.window_len);
+      absl::StatusOr<Windows> windows = FromProto(
+          message, options_.request.batch_size, options_.request.window_len);
+      if (windows.ok()) {
+        failures_ = 0;
+        ++batches_received_;
+        return windows;
+      }
+      // A malformed batch: drop this stream and open a new one.
+      stream->Cancel();
+      while (stream->Next(&message)) {
+      }
+      stream->Finish().IgnoreError();
+      {
+        absl::MutexLock lock(&mu_);
+        stream_.reset();
+        if (cancelled_) return absl::CancelledError("window source cancelled");
+      }
+      ReportAndBackOff(
+          absl::Status(windows.status().code(),
+                       absl::StrCat("SampleWindows sent a bad batch: ",
+                                    windows.status().message())),
+          /*routine=*/false);
+      continue;
     }
     absl::Status status = stream->Finish();
     {
@@ -127,20 +181,10 @@ absl::StatusOr<Windows> StoreWindowSource::Next(absl::Time /*deadline*/) {
       if (cancelled_) return absl::CancelledError("window source cancelled");
     }
     if (status.ok()) status = absl::UnavailableError("stream ended");
-    if (!Retryable(status)) {
-      return absl::Status(status.code(),
-                          absl::StrCat("SampleWindows: ", status.message()));
-    }
-    // Back off before reopening; Cancel() wakes the sleep.
-    const BackoffOptions& b = options_.backoff;
-    double seconds = absl::ToDoubleSeconds(b.initial) *
-                     std::pow(b.multiplier, std::min(failures_, 20));
-    seconds = std::min(seconds, absl::ToDoubleSeconds(b.max_backoff));
-    ++failures_;
-    LOG(WARNING) << "SampleWindows stream ended (" << status
-                 << "); reopening in " << seconds << " s";
-    absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(&cancelled_), absl::Seconds(seconds));
+    ReportAndBackOff(
+        absl::Status(status.code(),
+                     absl::StrCat("SampleWindows: ", status.message())),
+        Routine(status));
   }
 }
 

@@ -129,6 +129,20 @@ absl::StatusOr<std::string> StoreClient::Checkpoint(
   return response.directory();
 }
 
+absl::StatusOr<ad::v1::HistoryMeta> StoreClient::DeleteHistory(
+    const std::string& history_id, const std::string& requested_by,
+    const std::string& reason) {
+  ad::v1::DeleteHistoryRequest request;
+  request.set_history_id(history_id);
+  request.set_requested_by(requested_by);
+  request.set_reason(reason);
+  ad::v1::DeleteHistoryResponse response;
+  AD_RETURN_IF_ERROR(Call("DeleteHistory", false, [&](grpc::ClientContext* c) {
+    return stub_->DeleteHistory(c, request, &response);
+  }));
+  return std::move(*response.mutable_meta());
+}
+
 std::unique_ptr<WindowStream> StoreClient::SampleWindows(
     const ad::v1::SampleWindowsRequest& request, absl::Duration timeout) {
   std::unique_ptr<WindowStream> stream(new WindowStream());

@@ -1,6 +1,7 @@
 // A typed client of ad.v1.StoreService for tools and services (adctl, the
 // learner's window source, the evaluator, tests). Every call carries a
-// deadline; idempotent calls (everything but Checkpoint) retry UNAVAILABLE
+// deadline; idempotent calls (everything but Checkpoint and DeleteHistory)
+// retry UNAVAILABLE
 // with bounded exponential backoff (services/common/client.h).
 //
 // Appends go through StoreSink (store_sink.h), which pipelines chunks and
@@ -77,6 +78,13 @@ class StoreClient {
   // Not retried (a second attempt would find the directory existing).
   // Returns the directory the store wrote.
   absl::StatusOr<std::string> Checkpoint(const std::string& directory);
+
+  // Deletes a history for good; returns its meta as it was. Not retried (a
+  // second attempt would find nothing). `requested_by` and `reason` go to
+  // the store's audit log.
+  absl::StatusOr<ad::v1::HistoryMeta> DeleteHistory(
+      const std::string& history_id, const std::string& requested_by,
+      const std::string& reason);
 
   // Starts a SampleWindows stream whose whole life (the min-size wait
   // included) is bounded by `timeout`.

@@ -8,8 +8,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "common/status_macros.h"
+#include "common/text_escape.h"
 #include "services/common/status_convert.h"
 #include "services/store/proto_convert.h"
 #include "storage/window_sampler.h"
@@ -33,21 +35,36 @@ uint64_t TransitionBytes(uint64_t n, uint32_t obs_dim) {
   return n * (uint64_t{obs_dim} * 5 + 5 + 4 + 1);
 }
 
+// Longest checkpoint directory name, and longest component of it (file
+// systems refuse components over 255 bytes).
+constexpr size_t kMaxCheckpointName = 200;
+constexpr size_t kMaxCheckpointComponent = 100;
+
 absl::Status ValidateCheckpointName(const std::string& name) {
   if (name.empty()) {
     return absl::InvalidArgumentError("directory must not be empty");
   }
+  if (name.size() > kMaxCheckpointName) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("directory has ", name.size(), " characters; at most ",
+                     kMaxCheckpointName, " allowed"));
+  }
   if (name.front() == '/') {
     return absl::InvalidArgumentError(
-        absl::StrCat("directory '", name,
+        absl::StrCat("directory '", BoundedEcho(name),
                      "' must be relative (it is created under the store's "
                      "--checkpoint_dir)"));
   }
   for (absl::string_view part : absl::StrSplit(name, '/')) {
     if (part == ".." || part == "." || part.empty()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("directory '", name,
+          absl::StrCat("directory '", BoundedEcho(name),
                        "' must not contain empty, '.' or '..' components"));
+    }
+    if (part.size() > kMaxCheckpointComponent) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "directory has a component of ", part.size(), " characters; at most ",
+          kMaxCheckpointComponent, " allowed"));
     }
   }
   for (char c : name) {
@@ -55,11 +72,27 @@ absl::Status ValidateCheckpointName(const std::string& name) {
                     (c >= '0' && c <= '9') || c == '.' || c == '_' ||
                     c == '-' || c == '/' || c == '=' || c == ':';
     if (!ok) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "directory '", name, "' has a character outside [A-Za-z0-9._-/=:]"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("directory '", BoundedEcho(name),
+                       "' has a character outside [A-Za-z0-9._-/=:]"));
     }
   }
   return absl::OkStatus();
+}
+
+// The handlers' one way out: the status with its message cut to
+// kMaxStatusMessage bytes. Messages built here echo inputs through
+// BoundedEcho already; this keeps any other (a library's, RocksDB's) far
+// below gRPC's metadata limit, so the client sees the real code.
+constexpr size_t kMaxStatusMessage = 1024;
+
+grpc::Status Reply(const absl::Status& status) {
+  if (status.message().size() <= kMaxStatusMessage) {
+    return ToGrpcStatus(status);
+  }
+  return ToGrpcStatus(absl::Status(
+      status.code(), absl::StrCat(status.message().substr(0, kMaxStatusMessage),
+                                  "...(", status.message().size(), " bytes)")));
 }
 
 }  // namespace
@@ -103,6 +136,9 @@ StoreServiceImpl::StoreServiceImpl(const Options& options,
           "Retried chunks acknowledged as duplicates (nothing written)")),
       sampled_windows_(AddCounter(registry, "ad_store_sampled_windows_total",
                                   "Windows streamed by SampleWindows")),
+      histories_deleted_(AddCounter(registry,
+                                    "ad_store_deleted_histories_total",
+                                    "Histories removed by DeleteHistory")),
       db_bytes_(AddGauge(registry, "ad_store_db_bytes",
                          "RocksDB SST files plus live memtables, in bytes")),
       histories_(AddGauge(registry, "ad_store_histories", "Stored histories")),
@@ -158,11 +194,12 @@ grpc::Status StoreServiceImpl::Append(
     if (request.has_meta()) {
       if (!request.meta().history_id().empty() &&
           request.meta().history_id() != request.history_id()) {
-        return timer.Finish(grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("meta.history_id '", request.meta().history_id(),
-                         "' differs from history_id '", request.history_id(),
-                         "'")));
+        return timer.Finish(
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                         absl::StrCat("meta.history_id '",
+                                      BoundedEcho(request.meta().history_id()),
+                                      "' differs from history_id '",
+                                      BoundedEcho(request.history_id()), "'")));
       }
       meta = IdentityFromProto(request.meta());
       append.meta = &meta;
@@ -173,7 +210,7 @@ grpc::Status StoreServiceImpl::Append(
         store_->Append(append);
     if (!result.ok()) {
       VLOG(1) << "Append rejected: " << result.status();
-      return timer.Finish(ToGrpcStatus(result.status()));
+      return timer.Finish(Reply(result.status()));
     }
     if (result->duplicate) {
       duplicate_chunks_.Increment();
@@ -257,7 +294,7 @@ grpc::Status StoreServiceImpl::SampleWindows(
     grpc::ServerContext* context, const ad::v1::SampleWindowsRequest* request,
     grpc::ServerWriter<ad::v1::WindowBatch>* writer) {
   RpcTimer timer(&rpc_metrics_, "SampleWindows");
-  return timer.Finish(ToGrpcStatus(Sample(context, *request, writer)));
+  return timer.Finish(Reply(Sample(context, *request, writer)));
 }
 
 grpc::Status StoreServiceImpl::ListTasks(
@@ -268,7 +305,7 @@ grpc::Status StoreServiceImpl::ListTasks(
       request->split() != storage::kTestSplit) {
     return timer.Finish(
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                     absl::StrCat("split is '", request->split(),
+                     absl::StrCat("split is '", BoundedEcho(request->split()),
                                   "'; must be empty, 'train' or 'test'")));
   }
   for (const auto& task : store_->ListTasks(request->env(), request->split())) {
@@ -291,7 +328,7 @@ grpc::Status StoreServiceImpl::QueryTask(
                                      "task_id must not be empty"));
   }
   auto records = store_->QueryTask(request->env(), request->task_id());
-  if (!records.ok()) return timer.Finish(ToGrpcStatus(records.status()));
+  if (!records.ok()) return timer.Finish(Reply(records.status()));
   for (const storage::HistoryRecord& r : *records) {
     ToProto(r, response->add_histories());
   }
@@ -303,18 +340,18 @@ grpc::Status StoreServiceImpl::GetHistory(
     ad::v1::GetHistoryResponse* response) {
   RpcTimer timer(&rpc_metrics_, "GetHistory");
   auto record = store_->GetHistory(request->history_id());
-  if (!record.ok()) return timer.Finish(ToGrpcStatus(record.status()));
+  if (!record.ok()) return timer.Finish(Reply(record.status()));
   if (request->meta_only()) {
     ToProto(*record, response->mutable_meta());
     return timer.Finish(grpc::Status::OK);
   }
   const uint64_t end = request->end() == 0 ? record->length : request->end();
   if (request->begin() > end || end > record->length) {
-    return timer.Finish(
-        grpc::Status(grpc::StatusCode::OUT_OF_RANGE,
-                     absl::StrCat("range [", request->begin(), ", ", end,
-                                  ") of history '", request->history_id(),
-                                  "' is outside [0, ", record->length, "]")));
+    return timer.Finish(grpc::Status(
+        grpc::StatusCode::OUT_OF_RANGE,
+        absl::StrCat("range [", request->begin(), ", ", end, ") of history '",
+                     BoundedEcho(request->history_id()), "' is outside [0, ",
+                     record->length, "]")));
   }
   const uint64_t max_transitions =
       static_cast<uint64_t>(options_.max_message_bytes) / 2 /
@@ -330,7 +367,7 @@ grpc::Status StoreServiceImpl::GetHistory(
   auto transitions =
       store_->ReadRange(request->history_id(), request->begin(), end);
   if (!transitions.ok()) {
-    return timer.Finish(ToGrpcStatus(transitions.status()));
+    return timer.Finish(Reply(transitions.status()));
   }
   ToProto(*record, response->mutable_meta());
   ToProto(transitions->view(), response->mutable_transitions());
@@ -361,7 +398,7 @@ grpc::Status StoreServiceImpl::Checkpoint(
         "checkpoints are disabled: start ad-store with --checkpoint_dir"));
   }
   if (absl::Status s = ValidateCheckpointName(request->directory()); !s.ok()) {
-    return timer.Finish(ToGrpcStatus(s));
+    return timer.Finish(Reply(s));
   }
   const std::string directory =
       absl::StrCat(options_.checkpoint_root, "/", request->directory());
@@ -375,10 +412,43 @@ grpc::Status StoreServiceImpl::Checkpoint(
                                   error.message())));
   }
   if (absl::Status s = store_->Checkpoint(directory); !s.ok()) {
-    return timer.Finish(ToGrpcStatus(s));
+    return timer.Finish(Reply(s));
   }
   LOG(INFO) << "checkpoint written to " << directory;
   response->set_directory(directory);
+  return timer.Finish(grpc::Status::OK);
+}
+
+grpc::Status StoreServiceImpl::DeleteHistory(
+    grpc::ServerContext* context, const ad::v1::DeleteHistoryRequest* request,
+    ad::v1::DeleteHistoryResponse* response) {
+  RpcTimer timer(&rpc_metrics_, "DeleteHistory");
+  if (request->history_id().empty()) {
+    return timer.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                     "history_id must not be empty"));
+  }
+  const std::string who = absl::StrFormat(
+      "requested_by '%s' from %s",
+      BoundedEcho(request->requested_by().empty() ? "(not given)"
+                                                  : request->requested_by()),
+      BoundedEcho(context->peer()));
+  absl::StatusOr<storage::HistoryRecord> deleted =
+      store_->DeleteHistory(request->history_id());
+  if (!deleted.ok()) {
+    LOG(WARNING) << "audit: DeleteHistory '"
+                 << BoundedEcho(request->history_id()) << "' " << who
+                 << " failed: " << deleted.status();
+    return timer.Finish(Reply(deleted.status()));
+  }
+  LOG(WARNING) << "audit: DeleteHistory '" << BoundedEcho(request->history_id())
+               << "' " << who << ", reason '"
+               << BoundedEcho(request->reason(), 256) << "': deleted env '"
+               << deleted->env << "' task '" << BoundedEcho(deleted->task_id)
+               << "' source '" << BoundedEcho(deleted->source) << "', "
+               << deleted->length << " transitions, " << deleted->episodes
+               << " episodes";
+  histories_deleted_.Increment();
+  ToProto(*deleted, response->mutable_meta());
   return timer.Finish(grpc::Status::OK);
 }
 

@@ -10,13 +10,20 @@
 //   SampleWindows  server stream of WindowBatch, after waiting (within the
 //                  RPC deadline) for min_transitions.
 //   ListTasks, QueryTask, GetHistory, Stats, Checkpoint: unary.
+//   DeleteHistory  unary; removes a history for good and writes an audit
+//                  line (who asked, from which peer, why, what was removed)
+//                  to the log at WARNING.
 //
 // Limits (Options) bound message sizes and batch shapes; exceeding one is
-// INVALID_ARGUMENT naming the field and the limit.
+// INVALID_ARGUMENT naming the field and the limit. Error messages echo at
+// most a short prefix of any input (common/text_escape.h) and are capped at
+// 1 KiB, far below gRPC's metadata limit, so a client sending a huge id
+// gets NOT_FOUND / INVALID_ARGUMENT, not RESOURCE_EXHAUSTED.
 //
 // Metrics (registry borrowed): ad_store_appended_transitions_total,
 // ad_store_appended_chunks_total, ad_store_duplicate_chunks_total,
-// ad_store_sampled_windows_total, ad_store_db_bytes, ad_store_histories,
+// ad_store_sampled_windows_total, ad_store_deleted_histories_total,
+// ad_store_db_bytes, ad_store_histories,
 // ad_store_transitions, and ad_store_rpc_latency_seconds{method} (per RPC,
 // plus "Append.chunk" per chunk and "SampleWindows.batch" per batch).
 //
@@ -85,6 +92,9 @@ class StoreServiceImpl final : public ad::v1::StoreService::Service {
   grpc::Status Checkpoint(grpc::ServerContext* context,
                           const ad::v1::CheckpointRequest* request,
                           ad::v1::CheckpointResponse* response) override;
+  grpc::Status DeleteHistory(grpc::ServerContext* context,
+                             const ad::v1::DeleteHistoryRequest* request,
+                             ad::v1::DeleteHistoryResponse* response) override;
 
  private:
   void RefreshGauges();
@@ -101,6 +111,7 @@ class StoreServiceImpl final : public ad::v1::StoreService::Service {
   prometheus::Counter& appended_chunks_;
   prometheus::Counter& duplicate_chunks_;
   prometheus::Counter& sampled_windows_;
+  prometheus::Counter& histories_deleted_;
   prometheus::Gauge& db_bytes_;
   prometheus::Gauge& histories_;
   prometheus::Gauge& transitions_;

@@ -209,7 +209,8 @@ TEST_F(StoreServiceTest, QueriesTasksAndHistories) {
   ASSERT_EQ(tasks->tasks_size(), 2);
   EXPECT_EQ(tasks->tasks(0).transitions(), 120u);
 
-  auto histories = client_->QueryTask("darkroom", "darkroom/goal=1,1");
+  auto histories =
+      client_->QueryTask(storage::testing::kSyntheticEnv, "darkroom/goal=1,1");
   ASSERT_TRUE(histories.ok()) << histories.status();
   ASSERT_EQ(histories->size(), 1u);
   EXPECT_EQ((*histories)[0].history_id(), "a");

@@ -75,7 +75,7 @@ inline ad::v1::HistoryMeta WireMeta(
     const std::string& split = "train") {
   ad::v1::HistoryMeta meta;
   meta.set_history_id(id);
-  meta.set_env("darkroom");
+  meta.set_env(storage::testing::kSyntheticEnv);
   meta.set_task_id(task);
   meta.set_source("a3c");
   meta.set_split(split);

@@ -128,5 +128,95 @@ TEST_F(AdctlTest, ExportsCsvAndNpy) {
   EXPECT_THAT(ReadFile(npy + "/histories.csv"), HasSubstr("1,run/h1"));
 }
 
+// Splits RFC 4180 text into records of fields (quoted fields may hold
+// commas, doubled quotes and line breaks).
+std::vector<std::vector<std::string>> ParseCsv(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row(1);
+  bool quoted = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        row.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        row.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      row.emplace_back();
+    } else if (c == '\n') {
+      rows.push_back(std::move(row));
+      row.assign(1, "");
+    } else {
+      row.back() += c;
+    }
+  }
+  if (row.size() > 1 || !row[0].empty()) rows.push_back(std::move(row));
+  return rows;
+}
+
+TEST_F(AdctlTest, ExportsKeepIdsWithCommasQuotesAndNewlinesInOneField) {
+  const std::string id = "run/a,b";                  // ',' is an id char
+  const std::string task = "evil\"task\n9,1,x,\"y";  // any bytes but NUL
+  {
+    StoreSink::Options options;
+    options.address = absl::StrCat("127.0.0.1:", port_);
+    auto sink = std::move(StoreSink::Create(options)).value();
+    ASSERT_TRUE(sink->Append(testing::WireMeta(id, task),
+                             testing::WireChunk(5, 0, 0, 20), true)
+                    .ok());
+    ASSERT_TRUE(sink->Flush(absl::Seconds(10)).ok());
+  }
+  std::string out;
+  const std::string csv = dir_.Sub("evil.csv");
+  ASSERT_EQ(Adctl({"store", "export", "--task=" + task, "--format=csv",
+                   "--out=" + csv},
+                  &out),
+            0)
+      << out;
+  const auto rows = ParseCsv(ReadFile(csv));
+  ASSERT_EQ(rows.size(), 21u);
+  for (const auto& row : rows) ASSERT_EQ(row.size(), 8u);
+  EXPECT_EQ(rows[1][0], id);
+  EXPECT_EQ(rows[1][3], "5");  // obs_0: the columns did not shift
+
+  const std::string npy = dir_.Sub("evil_npy");
+  ASSERT_EQ(Adctl({"store", "export", "--task=" + task, "--format=npy",
+                   "--out=" + npy},
+                  &out),
+            0)
+      << out;
+  const auto table = ParseCsv(ReadFile(npy + "/histories.csv"));
+  ASSERT_EQ(table.size(), 2u);  // header and one history, no fake row
+  ASSERT_EQ(table[1].size(), 11u);
+  EXPECT_EQ(table[1][1], id);
+  EXPECT_EQ(table[1][3], task);
+  EXPECT_EQ(table[1][8], "20");  // length
+}
+
+TEST_F(AdctlTest, DeleteRemovesAHistoryAndAudits) {
+  std::string out;
+  ASSERT_EQ(Adctl({"store", "delete", "run/h1", "--reason=bad rewards"}, &out),
+            0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("deleted run/h1"));
+  EXPECT_THAT(out, HasSubstr("audit: store delete 'run/h1' by "));
+  EXPECT_THAT(out, HasSubstr("reason 'bad rewards'"));
+  EXPECT_THAT(ReadFile(dir_.Sub("store.log")),
+              HasSubstr("audit: DeleteHistory 'run/h1'"));
+  ASSERT_EQ(Adctl({"store", "histories", "--task=darkroom/goal=1,1"}, &out), 0)
+      << out;
+  EXPECT_THAT(out, HasSubstr("run/h0"));
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("run/h1")));
+  EXPECT_EQ(Adctl({"store", "delete", "run/h1"}, &out), 1);
+  EXPECT_THAT(out, HasSubstr("NOT_FOUND"));
+  EXPECT_EQ(Adctl({"store", "delete"}, &out), 2);
+}
+
 }  // namespace
 }  // namespace ad::services::store
