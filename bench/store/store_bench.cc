@@ -6,6 +6,9 @@
 //               TrajectoryStore::Append calls
 //   sample      windows/s and p50/p99 batch latency of SampleWindows over
 //               loopback gRPC vs the in-process WindowSampler
+//   blocked     small-chunk appends/s over gRPC while --blocked_samplers
+//               SampleWindows calls wait on a min_transitions they will not
+//               reach, vs the same appends with none waiting
 //   memory      (--mode=memory) peak RSS while sampling uniformly from a
 //               dataset several times larger than the block cache
 //
@@ -13,7 +16,8 @@
 // of 1000 transitions. Everything runs on this machine's cores, client and
 // server included.
 //
-//   ad_bench_store [--mode=throughput|memory] [--seconds=3]
+//   ad_bench_store [--mode=throughput|memory|blocked] [--seconds=3]
+//                  [--blocked_samplers=60] [--blocked_chunks=20000]
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -36,7 +40,8 @@
 #include "storage/trajectory_store.h"
 #include "storage/window_sampler.h"
 
-ABSL_FLAG(std::string, mode, "throughput", "throughput or memory");
+ABSL_FLAG(std::string, mode, "throughput",
+          "throughput, memory or blocked (only the blocked-samplers phase)");
 ABSL_FLAG(double, seconds, 3, "Length of each timed phase");
 ABSL_FLAG(uint64_t, histories, 64, "Histories appended (throughput mode)");
 ABSL_FLAG(uint64_t, history_len, 40000, "Transitions per history");
@@ -45,6 +50,10 @@ ABSL_FLAG(uint64_t, memory_transitions, 20000000,
           "Dataset size of the memory mode, in transitions");
 ABSL_FLAG(int, block_cache_mb, 32, "Block cache of the memory mode");
 ABSL_FLAG(int, chunk_cache_mb, 16, "Decoded-chunk cache of the memory mode");
+ABSL_FLAG(int, blocked_samplers, 60,
+          "SampleWindows calls kept waiting during the blocked phase");
+ABSL_FLAG(uint64_t, blocked_chunks, 20000,
+          "Chunks of 50 transitions appended per blocked-phase measurement");
 
 namespace ad {
 namespace {
@@ -194,6 +203,85 @@ double AppendOverGrpc(const std::string& address, const std::string& prefix,
          absl::ToDoubleSeconds(absl::Now() - start);
 }
 
+// Chunks/s of `chunks` chunks of `chunk_len` transitions, appended over gRPC
+// round-robin to 64 histories by 4 actor threads sharing one StoreSink.
+double ChunksPerSecondOverGrpc(const std::string& address,
+                               const std::string& prefix, uint64_t chunks,
+                               uint64_t chunk_len) {
+  constexpr uint64_t kHistories = 64;
+  const uint64_t per_history = std::max<uint64_t>(chunks / kHistories, 1);
+  std::vector<ad::actors::TransitionChunk> wire;
+  for (uint64_t c = 0; c < per_history; ++c) {
+    ad::actors::TransitionChunk chunk;
+    chunk.seq = c;
+    chunk.first = c * chunk_len;
+    services::store::ToProto(Darkroom(1, c * chunk_len, chunk_len).view(),
+                             &chunk.transitions);
+    wire.push_back(std::move(chunk));
+  }
+  StoreSink::Options options;
+  options.address = address;
+  auto sink = std::move(StoreSink::Create(options)).value();
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (uint64_t h = w; h < kHistories; h += 4) {
+        const std::string id = absl::StrCat(prefix, h);
+        ad::v1::HistoryMeta meta;
+        services::store::ToProto(Meta(id, static_cast<int>(h)), &meta);
+        for (uint64_t c = 0; c < wire.size(); ++c) {
+          CHECK(sink->Append(meta, wire[c], c + 1 == wire.size()).ok());
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(sink->Flush(absl::Minutes(5)).ok());
+  return static_cast<double>(kHistories * per_history) /
+         absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+// Append rate with 0 and then `waiters` SampleWindows calls blocked on a
+// min_transitions the store will not reach during the run.
+void BlockedSamplers(StoreClient& client, const std::string& address,
+                     int waiters, uint64_t chunks) {
+  constexpr uint64_t kSmallChunk = 50;
+  const double alone =
+      ChunksPerSecondOverGrpc(address, "alone/", chunks, kSmallChunk);
+  std::vector<std::unique_ptr<services::store::WindowStream>> streams;
+  std::vector<std::thread> readers;
+  for (int i = 0; i < waiters; ++i) {
+    ad::v1::SampleWindowsRequest request;
+    request.mutable_filter()->set_env("darkroom");
+    request.set_window_len(80);
+    request.set_batch_size(16);
+    request.set_num_batches(1);
+    request.set_min_transitions(uint64_t{1} << 50);
+    streams.push_back(client.SampleWindows(request, absl::Minutes(10)));
+  }
+  for (auto& stream : streams) {
+    readers.emplace_back([s = stream.get()] {
+      ad::v1::WindowBatch batch;
+      while (s->Next(&batch)) {
+      }
+      s->Finish().IgnoreError();
+    });
+  }
+  // Benchmark only: give the calls time to reach the server and block.
+  absl::SleepFor(absl::Seconds(1));
+  const double blocked =
+      ChunksPerSecondOverGrpc(address, "blocked/", chunks, kSmallChunk);
+  for (auto& stream : streams) stream->Cancel();
+  for (auto& t : readers) t.join();
+  std::printf(
+      "append %llu-transition chunks over gRPC: %10.0f chunks/s alone, "
+      "%10.0f chunks/s with %d SampleWindows blocked on min_transitions "
+      "(%.2fx)\n",
+      static_cast<unsigned long long>(kSmallChunk), alone, blocked, waiters,
+      blocked / alone);
+}
+
 storage::WindowSampler::Options SamplerOptions() {
   storage::WindowSampler::Options options;
   options.window_len = 80;
@@ -335,6 +423,34 @@ int Throughput() {
   std::printf(
       "reference: Reverb publishes ~30k samples/s of 40 kB items; a "
       "128 x 80 darkroom window is ~1.4 kB\n");
+  if (absl::GetFlag(FLAGS_blocked_samplers) > 0) {
+    BlockedSamplers(*client, server->address(),
+                    absl::GetFlag(FLAGS_blocked_samplers),
+                    absl::GetFlag(FLAGS_blocked_chunks));
+  }
+  server->Shutdown(absl::ZeroDuration());
+  return 0;
+}
+
+// Only the blocked-samplers comparison (--mode=blocked).
+int Blocked() {
+  storage::testing::TempDir dir;
+  auto store = OpenStore(dir.Sub("db"), 256, 128, /*sync=*/false);
+  auto registry = std::make_shared<prometheus::Registry>();
+  StoreServiceImpl service(StoreServiceImpl::Options(), store.get(), *registry);
+  services::ServerOptions server_options;
+  server_options.metrics_port = -1;
+  auto server =
+      std::move(services::Server::Start(server_options, {&service}, nullptr))
+          .value();
+  StoreClient::Options client_options;
+  client_options.address = server->address();
+  auto client = std::move(StoreClient::Create(client_options)).value();
+  std::printf("store bench (blocked samplers): %u cores\n",
+              std::thread::hardware_concurrency());
+  BlockedSamplers(*client, server->address(),
+                  absl::GetFlag(FLAGS_blocked_samplers),
+                  absl::GetFlag(FLAGS_blocked_chunks));
   server->Shutdown(absl::ZeroDuration());
   return 0;
 }
@@ -393,6 +509,7 @@ int main(int argc, char** argv) {
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "throughput") return ad::Throughput();
   if (mode == "memory") return ad::Memory();
-  LOG(ERROR) << "--mode must be throughput or memory";
+  if (mode == "blocked") return ad::Blocked();
+  LOG(ERROR) << "--mode must be throughput, memory or blocked";
   return 2;
 }
