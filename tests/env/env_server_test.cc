@@ -2,6 +2,7 @@
 // free loopback ports, driven by RemoteBatchedEnv and raw EnvService stubs.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -9,11 +10,14 @@
 
 #include <climits>
 #include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "ad/v1/env.grpc.pb.h"
 #include "envs/registry.h"
 #include "gmock/gmock.h"
@@ -278,11 +282,92 @@ TEST(EnvServerProcessTest, SigtermShutsDownCleanly) {
     ASSERT_TRUE(env.ok()) << env.status();
   }
   ASSERT_TRUE(server.process().Signal(SIGTERM).ok());
-  // Grace 1 s, plus up to 2 s for the /metrics server to stop.
+  // Grace 1 s; the /metrics server stops at once.
   auto status = server.process().Wait(absl::Seconds(10));
   ASSERT_TRUE(status.ok()) << status.status();
   EXPECT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 0);
+}
+
+// A raw TCP connection to 127.0.0.1:port for the /metrics tests; closes on
+// destruction.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&addr),
+                                     sizeof(addr)) == 0;
+  }
+  ~RawConnection() {
+    if (fd_ >= 0) close(fd_);
+  }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return connected_; }
+  bool Send(const std::string& data) {
+    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) ==
+           static_cast<ssize_t>(data.size());
+  }
+  // True once the server closed the connection, polling up to `timeout`.
+  bool WaitClosed(absl::Duration timeout) {
+    const absl::Time deadline = absl::Now() + timeout;
+    char buffer[1024];
+    while (absl::Now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      // Wakes on data, EOF or reset, or after 50 ms to check the deadline.
+      if (poll(&p, 1, 50) <= 0) continue;
+      if (recv(fd_, buffer, sizeof(buffer), 0) <= 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  const int fd_;
+  bool connected_ = false;
+};
+
+// Issue 17, finding 4: 200 idle /metrics connections and a client trickling
+// its request a byte at a time used to stall every scrape for minutes.
+TEST(EnvServerProcessTest, SlowMetricsClientsDoNotStallScrapes) {
+  EnvServer server;
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 200; ++i) {
+    idle.push_back(std::make_unique<RawConnection>(server.metrics_port()));
+    ASSERT_TRUE(idle.back()->connected()) << i;
+  }
+  RawConnection trickler(server.metrics_port());
+  ASSERT_TRUE(trickler.Send("GET /metrics HTTP/1.1\r\nX-Slow: "));
+  // Trickles on a thread, one byte per 100 ms, until the server closes it.
+  absl::Notification trickler_closed;
+  std::thread trickle([&] {
+    const absl::Time give_up = absl::Now() + absl::Seconds(60);
+    while (absl::Now() < give_up) {
+      if (trickler.WaitClosed(absl::Milliseconds(100)) || !trickler.Send("a")) {
+        trickler_closed.Notify();
+        return;
+      }
+    }
+  });
+
+  const absl::Time start = absl::Now();
+  const std::string response = testing::ScrapeMetrics(server.metrics_port());
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_THAT(response, HasSubstr("HTTP/1.1 200 OK"));
+  EXPECT_THAT(response, HasSubstr("ad_env_"));
+  EXPECT_LT(took, absl::Seconds(10)) << "the scrape was stalled";
+  std::cout << "ad-env-server scrape with 200 idle + 1 trickling "
+               "connections took "
+            << absl::FormatDuration(took) << "\n";
+  trickle.join();
+  EXPECT_TRUE(trickler_closed.HasBeenNotified())
+      << "the trickling client was never closed";
+  // gRPC in the same process is unaffected.
+  auto env = MakeEnv(server.address(), "darkroom", {"darkroom/goal=0,0"}, 1, 1);
+  EXPECT_TRUE(env.ok()) << env.status();
 }
 
 }  // namespace
