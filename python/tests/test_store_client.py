@@ -256,6 +256,31 @@ class StoreClientTest(unittest.TestCase):
             self.assertSameHistory(history, *arrays)
             store.close()
 
+    def test_sample_windows_resumes_after_store_restart(self):
+        # Batch i depends on (seed, i): after the store restarts the stream
+        # reconnects at the next index and goes on with the same batches.
+        with StoreProcess() as server:
+            store = Store(server.address, timeout=20)
+            task = "darkroom/goal=3,3"
+            store.append_history(make_meta("resume", task=task),
+                                 *random_history(500, seed=13))
+            filt = {"task_ids": [task]}
+            expected = list(store.sample_windows(filt, 25, 4, num_batches=8,
+                                                 seed=5))
+            # Endless, so the kill surely breaks the stream.
+            stream = store.sample_windows(filt, 25, 4, seed=5, prefetch=1)
+            got = [next(stream) for _ in range(3)]
+            server.kill()
+            server.start()
+            with stream:
+                got += [next(stream) for _ in range(5)]
+            self.assertGreaterEqual(stream.reconnects, 1)
+            self.assertEqual([b.batch_index for b in got], list(range(8)))
+            for a, b in zip(got, expected):
+                np.testing.assert_array_equal(a.starts, b.starts)
+                np.testing.assert_array_equal(a.obs, b.obs)
+            store.close()
+
     def test_queries(self):
         task = "darkroom/goal=7,0"
         for stream in range(3):
