@@ -34,6 +34,7 @@
 #include "actors/source_registry.h"
 #include "glog/logging.h"
 #include "services/common/metrics_http.h"
+#include "services/common/usage.h"
 #include "services/env/remote_env.h"
 #include "services/store/store_sink.h"
 
@@ -176,7 +177,7 @@ int Main() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  ad::services::SetProgramUsage(
       "Generates learning histories: ad-actor --source=a3c --preset=cpu-demo "
       "--sink=file:DIR");
   absl::ParseCommandLine(argc, argv);

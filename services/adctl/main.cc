@@ -9,6 +9,7 @@
 #include "glog/logging.h"
 #include "services/adctl/command.h"
 #include "services/adctl/store_commands.h"
+#include "services/common/usage.h"
 
 int main(int argc, char** argv) {
   // `adctl eval ...` parses its own flags (evaluator/cli.h).
@@ -17,7 +18,7 @@ int main(int argc, char** argv) {
     google::InitGoogleLogging(argv[0]);
     return ad::evaluator::RunEvalCommand(argc - 2, argv + 2);
   }
-  absl::SetProgramUsageMessage(
+  ad::services::SetProgramUsage(
       "adctl <group> <command> [args] [--flags]; run `adctl` for the list;\n"
       "adctl eval EXPERIMENT ... runs an evaluator experiment");
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);

@@ -10,6 +10,7 @@
 #include "absl/flags/usage.h"
 #include "envs/env.h"
 #include "glog/logging.h"
+#include "services/common/usage.h"
 #include "services/demo/demo.h"
 #include "services/demo/supervisor.h"
 
@@ -41,7 +42,7 @@ ABSL_FLAG(std::string, window, "chunk",
           "step) or chunk (cached keys/values, ~3x faster)");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  ad::services::SetProgramUsage(
       "Runs source RL -> store -> learner -> evaluator on one machine.");
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;

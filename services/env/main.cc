@@ -11,6 +11,7 @@
 #include "glog/logging.h"
 #include "services/common/flags.h"
 #include "services/common/server.h"
+#include "services/common/usage.h"
 #include "services/env/env_service.h"
 
 ABSL_FLAG(int, max_sessions, 64,
@@ -22,7 +23,7 @@ ABSL_FLAG(int, num_cqs, 0,
           "gRPC completion queues of the sync server (0: gRPC's default)");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  ad::services::SetProgramUsage(
       "Serves batched environments (envs/) over gRPC: EnvService.");
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;

@@ -18,6 +18,7 @@
 #include "glog/logging.h"
 #include "services/common/flags.h"
 #include "services/common/server.h"
+#include "services/common/usage.h"
 #include "services/evaluator/evaluator_service.h"
 
 ABSL_FLAG(std::string, output_dir, "out/evaluator",
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
     FLAGS_logtostderr = true;
     return ad::evaluator::RunEvalCommand(argc - 2, argv + 2);
   }
-  absl::SetProgramUsageMessage(
+  ad::services::SetProgramUsage(
       "EvaluatorService: in-context rollouts of AD checkpoints.\n"
       "  ad-evaluator [flags]          serve on --port (default 50054)\n"
       "  ad-evaluator eval EXPERIMENT  run one experiment (adctl eval)");

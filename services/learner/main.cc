@@ -29,6 +29,7 @@
 #include "learner/trainer.h"
 #include "services/common/flags.h"
 #include "services/common/server.h"
+#include "services/common/usage.h"
 #include "services/learner/learner_service.h"
 #include "services/learner/store_window_source.h"
 
@@ -59,7 +60,7 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  ad::services::SetProgramUsage(
       "Trains the AD transformer from ad-store windows; serves "
       "LearnerService.");
   absl::ParseCommandLine(argc, argv);

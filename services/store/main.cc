@@ -16,6 +16,7 @@
 #include "glog/logging.h"
 #include "services/common/flags.h"
 #include "services/common/server.h"
+#include "services/common/usage.h"
 #include "services/store/store_service.h"
 #include "storage/trajectory_store.h"
 
@@ -36,7 +37,7 @@ ABSL_FLAG(uint32_t, max_batch_size, 4096, "Largest SampleWindows batch_size");
 ABSL_FLAG(uint32_t, max_window_len, 16384, "Largest SampleWindows window_len");
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  ad::services::SetProgramUsage(
       "Serves the trajectory store (RocksDB) over gRPC: StoreService.");
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
