@@ -5,6 +5,7 @@
 #include <limits>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
@@ -40,7 +41,7 @@ absl::Status ModelPolicy::Options::Validate() const {
 }
 
 absl::StatusOr<std::unique_ptr<ModelPolicy>> ModelPolicy::FromModel(
-    learner::ADModel model, const Options& options) {
+    learner::ADModel model, const Options& options, int64_t step) {
   AD_RETURN_IF_ERROR(options.Validate());
   const int window = model->options().context_len;
   if (options.max_past > window - 1) {
@@ -52,8 +53,10 @@ absl::StatusOr<std::unique_ptr<ModelPolicy>> ModelPolicy::FromModel(
   torch::set_num_threads(options.threads);
   model->eval();
   const int max_past = options.max_past == 0 ? window - 1 : options.max_past;
-  return std::unique_ptr<ModelPolicy>(
+  auto policy = std::unique_ptr<ModelPolicy>(
       new ModelPolicy(std::move(model), options, max_past));
+  policy->step_ = step;
+  return policy;
 }
 
 absl::StatusOr<std::unique_ptr<ModelPolicy>> ModelPolicy::Load(
@@ -67,33 +70,38 @@ absl::StatusOr<std::unique_ptr<ModelPolicy>> ModelPolicy::Load(
                         absl::StrFormat("checkpoint %s: %s", checkpoint_path,
                                         checkpoint.status().message()));
   }
-  const int64_t step = checkpoint->step;
-  AD_ASSIGN_OR_RETURN(std::unique_ptr<ModelPolicy> policy,
-                      FromModel(std::move(checkpoint->model), options));
-  policy->step_ = step;
-  return policy;
+  return FromModel(std::move(checkpoint->model), options, checkpoint->step);
+}
+
+absl::Status CheckModelFitsSpace(const learner::ModelOptions& m,
+                                 const envs::SpaceSpec& space) {
+  if (space.obs_dim != m.obs_dim) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("env %s has obs_dim %d, the model was trained with %d",
+                        space.family, space.obs_dim, m.obs_dim));
+  }
+  for (int i = 0; i < space.obs_dim; ++i) {
+    if (space.obs_high[i] > m.obs_high[i]) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("env %s has obs_high [%s], beyond the model's [%s]",
+                          space.family, absl::StrJoin(space.obs_high, ", "),
+                          absl::StrJoin(m.obs_high, ", ")));
+    }
+  }
+  if (space.num_actions != m.num_actions) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "env %s has num_actions %d, the model was trained with %d",
+        space.family, space.num_actions, m.num_actions));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ModelPolicy::Begin(const envs::SpaceSpec& space,
                                 absl::Span<const RowSpec> rows) {
   const learner::ModelOptions& m = model_->options();
-  if (space.obs_dim != m.obs_dim) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: env %s has obs_dim %d, the model was trained with %d",
-        options_.name, space.family, space.obs_dim, m.obs_dim));
-  }
-  for (int i = 0; i < space.obs_dim; ++i) {
-    if (space.obs_high[i] > m.obs_high[i]) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: env %s has obs_high [%s], beyond the model's [%s]",
-          options_.name, space.family, absl::StrJoin(space.obs_high, ", "),
-          absl::StrJoin(m.obs_high, ", ")));
-    }
-  }
-  if (space.num_actions != m.num_actions) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s: env %s has num_actions %d, the model was trained with %d",
-        options_.name, space.family, space.num_actions, m.num_actions));
+  if (absl::Status fits = CheckModelFitsSpace(m, space); !fits.ok()) {
+    return absl::Status(fits.code(),
+                        absl::StrCat(options_.name, ": ", fits.message()));
   }
   streams_.clear();
   streams_.reserve(rows.size());
@@ -198,20 +206,25 @@ absl::StatusOr<std::vector<float>> ModelPolicy::CachedLogits(
   const int rows = context.rows();
   const int first = context.global_row(0);
   const int obs_dim = context.obs_dim();
-  const int window = model_->options().context_len;
+  // The context length L (see the header): the chunk holds at most L past
+  // transitions plus the current observation, never more than the buffer.
+  const int max_past = std::min(max_past_, context.capacity());
   // Every row of a call is in the same state (rows advance in lockstep).
-  const int len = cache_len_[first];
+  const int len = cache_len_[first];  // tokens cached: past + current
+  const bool full = len >= max_past + 1;
   const bool append = cache_pushes_[first] >= 0 &&
                       context.pushes() == cache_pushes_[first] + 1 &&
-                      len >= 1 && len < window && context.length() >= 1;
+                      len >= 1 && !full && context.length() >= 1;
   int past = 0;  // transitions before the current observation (rebuild)
   int pos = 0;   // position of the first new token
   if (append) {
     pos = len;
   } else {
-    // (Re)build: from the start, or after the window filled, from its
-    // last half.
-    const int keep = (len >= window) ? window / 2 - 1 : max_past_;
+    // (Re)build: after the chunk filled, from its last half; otherwise
+    // (first call, or not exactly one push since the last) from the last L.
+    const bool restart = full && cache_pushes_[first] >= 0 &&
+                         context.pushes() == cache_pushes_[first] + 1;
+    const int keep = restart ? max_past / 2 : max_past;
     past = std::min(context.length(), keep);
   }
   const int t = append ? 1 : past + 1;

@@ -2,27 +2,38 @@
 // the learner's model (learner/model.h), rolled out with one batched forward
 // per environment step over every row's context.
 //
-// Input per row: the last min(held, max_past) transitions of its context,
-// oldest first, then the current observation as the final token (the model's
-// one-token-per-transition layout, learner::TransitionsToInput); the action
-// is read from the last position's logits (learner::ADModel::
-// NextActionLogits). Every row holds the same number of transitions (rows
-// advance in lockstep), so the batch is a dense [B, T] tensor, no padding.
-// AD and ED are the same class over different checkpoints: ED's was trained
-// on expert-only histories.
+// Input per row: the past transitions of its context the window allows (see
+// "context length" below), oldest first, then the current observation as the
+// final token (the model's one-token-per-transition layout,
+// learner::TransitionsToInput); the action is read from the last position's
+// logits (learner::ADModel:: NextActionLogits). Every row holds the same number
+// of transitions (rows advance in lockstep), so the batch is a dense [B, T]
+// tensor, no padding. AD and ED are the same class over different checkpoints:
+// ED's was trained on expert-only histories.
 //
-// Two ways to present the context (Options::window):
-//  * "slide" (default, the paper's queue): every step the model gets the
-//    last min(held, max_past) transitions and recomputes the whole window:
-//    [B, T] tokens per forward.
+// The context length L: past transitions the model may see besides the
+// current observation, L = min(Options::max_past resolved, the capacity of
+// the ContextBuffer it is given). max_past 0 resolves to the model's window
+// (context_len - 1); the experiments give L as --context_len or as each
+// entry of --context_lens and size the rollout's buffer to it. Two ways to
+// present the context (Options::window), both held to L:
+//  * "slide" (default, the paper's queue): at every step the model gets the
+//    last min(held, L) transitions and recomputes the whole window:
+//    [B, min(held, L) + 1] tokens per forward.
 //  * "chunk": keys and values of every layer are cached per row and each
-//    step appends ONE token; when the window is full it restarts from the
-//    last half (recomputing that half once). The model then sees between
-//    window/2 - 1 and window - 1 past transitions, each prediction exactly
-//    as in training (position t attends to positions 0..t of its window),
-//    at ~2 tokens of compute per row and step instead of `window`. The
+//    step appends ONE token: the model sees a chunk of consecutive
+//    transitions ending at the newest one, which grows by one per step.
+//    Once the chunk holds L transitions, the next step restarts it with the
+//    last floor(L / 2) transitions (recomputing them once). So with an empty
+//    start the model sees 0, 1, .., L, floor(L / 2), .., L, floor(L / 2), ..
+//    past transitions; it never sees more than L. (A call that does not
+//    follow exactly one push, e.g. the first after a prompt, rebuilds the
+//    chunk from the last min(held, L) transitions.) Each prediction is
+//    exactly as in training (position t attends to positions 0..t of its
+//    chunk), at ~2 tokens of compute per row and step instead of L + 1. The
 //    cached forward re-implements the learner's block math over the model's
-//    own parameters; a test holds it equal to ADModel::NextActionLogits.
+//    own parameters; a test holds it equal to a full forward
+//    (ADModel::NextActionLogits) over the transitions stated above.
 //
 // Action choice: greedy (argmax; temperature 0) or sampling from
 // softmax(logits / temperature) with a private random stream per row, drawn
@@ -46,14 +57,21 @@
 
 namespace ad::evaluator {
 
+// OK if a model trained with `model` can act in `space`: the same obs_dim
+// and num_actions, and every observation component within the model's
+// obs_high. Otherwise INVALID_ARGUMENT naming the field and both values.
+absl::Status CheckModelFitsSpace(const learner::ModelOptions& model,
+                                 const envs::SpaceSpec& space);
+
 class ModelPolicy : public InContextPolicy {
  public:
   struct Options {
     std::string name = "ad";   // method name in curves ("ad", "ed", ...)
     double temperature = 0.0;  // 0: greedy; > 0: sample softmax(logits / T)
-    // Past transitions the model sees besides the current observation; 0:
-    // as many as its window allows (context_len - 1). Larger values are
-    // rejected: the model has no positions for them.
+    // The context length L (above): past transitions the model sees besides
+    // the current observation; 0: as many as its window allows
+    // (context_len - 1). Larger values are rejected: the model has no
+    // positions for them.
     int max_past = 0;
     // LibTorch intra-op threads, set process-wide on Load (>= 1).
     int threads = 2;
@@ -66,14 +84,15 @@ class ModelPolicy : public InContextPolicy {
   static absl::StatusOr<std::unique_ptr<ModelPolicy>> Load(
       const std::string& checkpoint_path, const Options& options);
 
-  // Wraps an existing model (tests, benchmark). INVALID_ARGUMENT for bad
-  // options or a max_past beyond the model's window.
+  // Wraps an existing model (a checkpoint loaded once and shared by several
+  // policies, tests, the benchmark); `step` is its training step.
+  // INVALID_ARGUMENT for bad options or a max_past beyond the model's window.
   static absl::StatusOr<std::unique_ptr<ModelPolicy>> FromModel(
-      learner::ADModel model, const Options& options);
+      learner::ADModel model, const Options& options, int64_t step = 0);
 
   std::string name() const override { return options_.name; }
   // INVALID_ARGUMENT naming the field if `space` differs from what the model
-  // was trained on (obs_dim, obs_high, num_actions).
+  // was trained on (CheckModelFitsSpace).
   absl::Status Begin(const envs::SpaceSpec& space,
                      absl::Span<const RowSpec> rows) override;
   absl::Status Act(const ContextBatch& context, const envs::BatchedEnv& oracle,
@@ -95,7 +114,7 @@ class ModelPolicy : public InContextPolicy {
   // <= max_past) and the current observation.
   absl::StatusOr<std::vector<float>> FullLogits(const ContextBatch& context,
                                                 int past);
-  // Past transitions the cached window holds for `global_row` ("chunk").
+  // Past transitions the cached chunk holds for `global_row` ("chunk").
   int cached_past(int global_row) const { return cache_len_[global_row] - 1; }
 
  private:

@@ -1,8 +1,11 @@
 #include "evaluator/policies/model_policy.h"
 
+#include <algorithm>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/str_format.h"
 #include "envs/registry.h"
 #include "evaluator/rollout.h"
 #include "gmock/gmock.h"
@@ -194,6 +197,101 @@ TEST(ModelPolicyTest, ChunkWindowMatchesAFullForwardOfTheSameWindow) {
   EXPECT_EQ(seen_past[16], 7);
   EXPECT_EQ(seen_past[24], 15);
   EXPECT_EQ(seen_past[25], 7);
+}
+
+}  // namespace
+}  // namespace ad::evaluator
+
+namespace ad::evaluator {
+namespace {
+
+// The past transitions the header promises the chunk window shows at step
+// `s` (s transitions held, one pushed per step from an empty context) for
+// context length L: 0, 1, .., L, then floor(L / 2), .., L again.
+std::vector<int> DocumentedChunkPast(int steps, int context_len) {
+  std::vector<int> past(steps);
+  for (int s = 1; s < steps; ++s) {
+    past[s] = past[s - 1] == context_len ? context_len / 2 : past[s - 1] + 1;
+  }
+  return past;
+}
+
+// Both windows honour a context length L shorter than the model's window:
+// at every step the chunk window's action distribution is that of a full
+// forward over exactly the transitions the header documents (never more
+// than L), which is the slide window's (last min(held, L)) whenever the
+// two hold the same transitions; the slide window never sees more than L.
+// (The chunk window once ignored L and grew to the model's window.)
+TEST(ModelPolicyTest, ChunkAndSlideWindowsHoldTheSameContextLength) {
+  const envs::EnvFamily& family = **envs::FindFamily("darkroom");
+  const std::vector<RowSpec> rows = Rows(2, 2);
+  const int n = static_cast<int>(rows.size());
+  // Buffer capacities: larger than L (the policy must truncate) and equal
+  // to L (how the context sweep runs it).
+  for (const auto& [context_len, capacity] :
+       std::vector<std::pair<int, int>>{{5, 40}, {4, 4}, {9, 9}, {1, 40}}) {
+    SCOPED_TRACE(absl::StrFormat("L=%d capacity=%d", context_len, capacity));
+    ModelPolicy::Options options;
+    options.threads = 1;
+    options.max_past = context_len;
+    options.window = "chunk";
+    auto chunk = ModelPolicy::FromModel(TinyModel(16), options);
+    options.window = "slide";
+    auto slide = ModelPolicy::FromModel(TinyModel(16), options);
+    // Full forwards over any number of past transitions up to the window.
+    auto full = ModelPolicy::FromModel(TinyModel(16), ModelPolicy::Options());
+    ASSERT_TRUE(chunk.ok()) << chunk.status();
+    ASSERT_TRUE(slide.ok()) << slide.status();
+    ASSERT_TRUE(full.ok()) << full.status();
+    for (auto* p : {&*chunk, &*slide, &*full}) {
+      ASSERT_TRUE((**p).Begin(family.space(), rows).ok());
+    }
+    std::vector<std::string> tasks;
+    for (const RowSpec& row : rows) tasks.push_back(row.task_id);
+    auto env = family.Make(tasks, n, /*seed=*/1);
+    ASSERT_TRUE(env.ok());
+    ContextBuffer buffer(n, capacity, /*obs_dim=*/2);
+    std::vector<int32_t> obs(2 * n), next(2 * n), actions(n);
+    std::vector<float> rewards(n);
+    std::vector<uint8_t> dones(n);
+    ASSERT_TRUE((*env)->Reset(absl::MakeSpan(obs)).ok());
+    const int steps = 3 * 16;
+    const std::vector<int> want_past = DocumentedChunkPast(steps, context_len);
+    int same_as_slide = 0;
+    for (int step = 0; step < steps; ++step) {
+      ASSERT_TRUE(buffer.SetCurrentObs(obs).ok());
+      auto got = (*chunk)->Logits(buffer.All());
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_EQ((*chunk)->cached_past(0), want_past[step]) << "step " << step;
+      auto want = (*full)->FullLogits(buffer.All(), want_past[step]);
+      ASSERT_TRUE(want.ok()) << want.status();
+      auto sliding = (*slide)->Logits(buffer.All());
+      ASSERT_TRUE(sliding.ok()) << sliding.status();
+      auto last_l = (*full)->FullLogits(buffer.All(), context_len);
+      ASSERT_TRUE(last_l.ok()) << last_l.status();
+      for (size_t i = 0; i < want->size(); ++i) {
+        ASSERT_NEAR((*got)[i], (*want)[i], 1e-4) << "step " << step;
+        ASSERT_NEAR((*sliding)[i], (*last_l)[i], 1e-4) << "step " << step;
+      }
+      if (want_past[step] == std::min(step, context_len)) {
+        ++same_as_slide;
+        for (size_t i = 0; i < want->size(); ++i) {
+          ASSERT_NEAR((*got)[i], (*sliding)[i], 1e-4) << "step " << step;
+        }
+      }
+      for (int r = 0; r < n; ++r) actions[r] = (step * 3 + r) % 5;
+      ASSERT_TRUE((*env)
+                      ->Step(actions, envs::StepOutput{absl::MakeSpan(next),
+                                                       absl::MakeSpan(rewards),
+                                                       absl::MakeSpan(dones)})
+                      .ok());
+      ASSERT_TRUE(buffer.Push(obs, actions, rewards, dones).ok());
+      obs.swap(next);
+    }
+    // The two windows coincide before the first restart and whenever the
+    // chunk is full again.
+    EXPECT_GE(same_as_slide, context_len + 1 + 2);
+  }
 }
 
 }  // namespace
