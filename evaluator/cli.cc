@@ -99,7 +99,9 @@ constexpr FlagDoc kFlagDocs[] = {
      "family evaluated on (darkroom, darkroom_hard, key_to_door, "
      "bandit)"},
     {"train_env", "transfer: the family the checkpoint was trained on"},
-    {"tasks", "test | train | all | task ids a,b,c (default test)"},
+    {"tasks",
+     "test | train | all | task ids, e.g. "
+     "darkroom/goal=3,7,darkroom/goal=1,2 (default test)"},
     {"train_fraction", "split the data was generated with (default 0.75)"},
     {"split_seed", "seed of that split (default 0)"},
     {"max_tasks", "evenly spaced subset of the tasks; 0 all"},
@@ -314,6 +316,13 @@ int RunEvalCommand(int argc, char** argv) {
   if (!spec.ok()) {
     std::cerr << "adctl eval: " << spec.status().message() << "\n\n"
               << EvalUsage();
+    return 2;
+  }
+  // The checkpoints against the env families, the tasks, the output
+  // directory: a spec that cannot run fails now, not after a rollout.
+  if (absl::Status s = ValidateExperiment(*spec); !s.ok()) {
+    std::cerr << "adctl eval " << spec->experiment << ": " << s.message()
+              << "\n";
     return 2;
   }
   Progress progress(absl::StrCat("eval ", spec->experiment), "episodes", 0);

@@ -15,8 +15,11 @@
 //
 // Flags fill an EvalSpec (evaluator/experiments.h); a bad or unknown flag is
 // an error naming it. The experiment writes CSV/JSON/PNG into --out and
-// prints a summary table on stdout. Runs in the calling thread; returns the
-// process exit code (0 ok, 2 usage error, 1 failure).
+// prints a summary table on stdout. The whole spec is checked first
+// (ValidateExperiment: checkpoints against every env family, context
+// lengths, tasks, output directory), so a spec that cannot run is a usage
+// error before any rollout. Runs in the calling thread; returns the process
+// exit code (0 ok, 2 usage error, 1 failure).
 #ifndef AD_EVALUATOR_CLI_H_
 #define AD_EVALUATOR_CLI_H_
 

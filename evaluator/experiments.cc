@@ -1,11 +1,15 @@
 #include "evaluator/experiments.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -21,6 +25,7 @@
 #include "evaluator/rollout.h"
 #include "evaluator/store_history_source.h"
 #include "glog/logging.h"
+#include "learner/checkpoint.h"
 
 namespace ad::evaluator {
 namespace {
@@ -32,6 +37,21 @@ constexpr const char* kBaselines[] = {"random", "optimal", "heuristic", "ed",
 
 bool Has(const std::vector<std::string>& list, const std::string& name) {
   return std::find(list.begin(), list.end(), name) != list.end();
+}
+
+// A comma-separated list of task ids, whose ids hold commas themselves
+// ("darkroom/goal=3,7,darkroom/goal=1,2"): a new id starts at each piece
+// that names a family ("family/..."); other pieces continue the id before.
+std::vector<std::string> SplitTaskList(const std::string& list) {
+  std::vector<std::string> ids;
+  for (absl::string_view piece : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    if (ids.empty() || absl::StrContains(piece, '/')) {
+      ids.emplace_back(piece);
+    } else {
+      absl::StrAppend(&ids.back(), ",", piece);
+    }
+  }
+  return ids;
 }
 
 // The tasks named by `which` for `family`: a split name or a list of ids.
@@ -46,8 +66,7 @@ absl::StatusOr<std::vector<std::string>> ResolveTasks(
   } else if (which == "all") {
     tasks = family.AllTasks();
   } else {
-    for (absl::string_view id : absl::StrSplit(which, ',', absl::SkipEmpty())) {
-      std::string task(id);
+    for (std::string& task : SplitTaskList(which)) {
       if (absl::Status s = family.ValidateTask(task); !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("tasks: ", s.message()));
       }
@@ -68,6 +87,27 @@ absl::StatusOr<std::vector<std::string>> ResolveTasks(
     tasks = std::move(subset);
   }
   return tasks;
+}
+
+// spec.demo_source, "SOURCE:EPISODES", into options.source and .episodes.
+absl::Status ParseDemoSource(const std::string& demo_source,
+                             DemoDataOptions& options) {
+  const std::vector<std::string> parts = absl::StrSplit(demo_source, ':');
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &options.episodes) ||
+      options.episodes < 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "demo_source is '%s', want SOURCE:EPISODES with EPISODES >= 1 (e.g. "
+        "q_learning:60)",
+        demo_source));
+  }
+  options.source = parts[0];
+  if (options.source != "q_learning" && options.source != "noisy_expert" &&
+      options.source != "expert") {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "demo_source has source '%s', want q_learning, noisy_expert or expert",
+        options.source));
+  }
+  return absl::OkStatus();
 }
 
 std::vector<RowSpec> MakeRows(const std::vector<std::string>& tasks,
@@ -100,6 +140,25 @@ class Runner {
 
   void set_stages(int n) { stages_total_ = n; }
 
+  // The checkpoint at `path`, loaded once per experiment and shared by
+  // the policies made from it (the weights are frozen).
+  absl::StatusOr<const learner::Checkpoint*> LoadCheckpoint(
+      const std::string& path) {
+    auto it = checkpoints_.find(path);
+    if (it == checkpoints_.end()) {
+      torch::set_num_threads(spec_.threads);
+      absl::StatusOr<learner::Checkpoint> checkpoint =
+          learner::LoadCheckpoint(path);
+      if (!checkpoint.ok()) {
+        return absl::Status(checkpoint.status().code(),
+                            absl::StrFormat("checkpoint %s: %s", path,
+                                            checkpoint.status().message()));
+      }
+      it = checkpoints_.emplace(path, *std::move(checkpoint)).first;
+    }
+    return &it->second;
+  }
+
   absl::StatusOr<std::unique_ptr<ModelPolicy>> LoadModel(
       const std::string& path, const std::string& name, int max_past) {
     ModelPolicy::Options options;
@@ -108,13 +167,20 @@ class Runner {
     options.max_past = max_past;
     options.threads = spec_.threads;
     options.window = spec_.window;
-    AD_ASSIGN_OR_RETURN(std::unique_ptr<ModelPolicy> policy,
-                        ModelPolicy::Load(path, options));
+    AD_ASSIGN_OR_RETURN(const learner::Checkpoint* checkpoint,
+                        LoadCheckpoint(path));
+    AD_ASSIGN_OR_RETURN(
+        std::unique_ptr<ModelPolicy> policy,
+        ModelPolicy::FromModel(checkpoint->model, options, checkpoint->step));
     LOG(INFO) << name << ": " << path << " (step " << policy->step()
               << ", window " << policy->model_options().context_len
               << " transitions)";
     return policy;
   }
+
+  // Everything that can be checked before the first rollout (see
+  // ValidateExperiment in the header). Loads the checkpoints it checks.
+  absl::Status CheckInputs();
 
   // The context size for a run with `model` (nullptr: baselines only).
   int ContextLen(const ModelPolicy* model, const envs::SpaceSpec& space) const {
@@ -173,26 +239,20 @@ class Runner {
 
   // The demo source run from scratch on `tasks` (spec.demo_source).
   absl::StatusOr<std::unique_ptr<HistorySource>> DemoHistories(
-      const std::vector<std::string>& tasks) const {
-    const std::vector<std::string> parts =
-        absl::StrSplit(spec_.demo_source, ':');
+      const std::string& env, const std::vector<std::string>& tasks) const {
     DemoDataOptions options;
-    options.env = spec_.env;
-    options.source = parts[0];
+    AD_RETURN_IF_ERROR(ParseDemoSource(spec_.demo_source, options));
+    options.env = env;
     options.tasks = tasks;
     options.streams_per_task = spec_.demo_streams;
     options.seed = spec_.seed + 7;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &options.episodes)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "demo_source is '%s', want SOURCE:EPISODES", spec_.demo_source));
-    }
     AD_ASSIGN_OR_RETURN(std::vector<learner::History> histories,
                         MakeDemoHistories(options));
     auto memory = std::make_unique<InMemoryHistorySource>();
     for (const learner::History& h : histories) {
       ad::v1::HistoryMeta meta;
       meta.set_history_id(h.history_id);
-      meta.set_env(spec_.env);
+      meta.set_env(env);
       meta.set_task_id(h.task_id);
       meta.set_source(options.source);
       ad::v1::TransitionBatch batch;
@@ -247,7 +307,8 @@ class Runner {
       AD_ASSIGN_OR_RETURN(std::unique_ptr<HistorySource> histories,
                           OpenHistories());
       if (histories == nullptr && !spec_.demo_source.empty()) {
-        AD_ASSIGN_OR_RETURN(histories, DemoHistories(tasks));
+        AD_ASSIGN_OR_RETURN(histories,
+                            DemoHistories(family.space().family, tasks));
         notes.push_back(absl::StrFormat(
             "source: demo source %s run from scratch on the evaluated "
             "tasks, %d streams per task",
@@ -286,7 +347,154 @@ class Runner {
   const ExperimentHooks& hooks_;
   int stages_done_ = 0;
   int stages_total_ = 1;
+  std::map<std::string, learner::Checkpoint> checkpoints_;  // by path
 };
+
+// The env families the experiment of `spec` rolls out on, in order.
+std::vector<const envs::EnvFamily*> TouchedFamilies(const EvalSpec& spec) {
+  std::vector<std::string> names = {spec.env};
+  if (spec.experiment == "bandit_ood") names = {"bandit"};
+  if (spec.experiment == "transfer") names = {spec.train_env, spec.env};
+  std::vector<const envs::EnvFamily*> families;
+  for (const std::string& name : names) {
+    // EvalSpec::Validate has checked that each name is registered.
+    families.push_back(*envs::FindFamily(name));
+  }
+  return families;
+}
+
+absl::Status Runner::CheckInputs() {
+  const std::vector<const envs::EnvFamily*> families = TouchedFamilies(spec_);
+  // Every task selection resolves on every family it is used on.
+  for (const envs::EnvFamily* family : families) {
+    if (spec_.experiment == "bandit_ood") {
+      for (const std::string which : {"train", "test"}) {
+        AD_RETURN_IF_ERROR(ResolveTasks(spec_, *family, which).status());
+      }
+    } else {
+      absl::StatusOr<std::vector<std::string>> tasks =
+          ResolveTasks(spec_, *family, spec_.tasks);
+      if (!tasks.ok()) {
+        return absl::Status(
+            tasks.status().code(),
+            absl::StrFormat("env %s: %s", family->space().family,
+                            tasks.status().message()));
+      }
+    }
+  }
+
+  // Every checkpoint the experiment uses, with the context lengths it is
+  // given: it loads, fits every family, and has positions for them.
+  struct ModelUse {
+    std::string field;  // the spec field naming the checkpoint
+    std::string path;
+    std::vector<int> context_lens;  // past transitions asked for; 0: window
+    const char* lens_field;         // the spec field giving them
+  };
+  std::vector<ModelUse> uses;
+  const bool sweep_one =
+      spec_.experiment == "context_sweep" && spec_.sweep_checkpoints.empty();
+  const bool uses_ad = spec_.experiment != "context_sweep" || sweep_one;
+  if (uses_ad && !spec_.checkpoint.empty()) {
+    if (sweep_one) {
+      uses.push_back(
+          {"checkpoint", spec_.checkpoint, spec_.context_lens, "context_lens"});
+    } else {
+      uses.push_back(
+          {"checkpoint", spec_.checkpoint, {spec_.context_len}, "context_len"});
+    }
+  }
+  const bool uses_ed =
+      !spec_.ed_checkpoint.empty() &&
+      (spec_.experiment == "prompt" ||
+       (spec_.experiment != "context_sweep" && Has(spec_.baselines, "ed")));
+  if (uses_ed) {
+    uses.push_back({"ed_checkpoint",
+                    spec_.ed_checkpoint,
+                    {spec_.context_len},
+                    "context_len"});
+  }
+  if (spec_.experiment == "context_sweep") {
+    for (const std::string& entry : spec_.sweep_checkpoints) {
+      uses.push_back({"sweep_checkpoints",
+                      entry.substr(entry.find('=') + 1),
+                      {0},
+                      "context_len"});
+    }
+  }
+  for (const ModelUse& use : uses) {
+    absl::StatusOr<const learner::Checkpoint*> checkpoint =
+        LoadCheckpoint(use.path);
+    if (!checkpoint.ok()) {
+      return absl::Status(
+          checkpoint.status().code(),
+          absl::StrCat(use.field, ": ", checkpoint.status().message()));
+    }
+    const learner::ModelOptions& model = (*checkpoint)->model->options();
+    for (const envs::EnvFamily* family : families) {
+      if (absl::Status fits = CheckModelFitsSpace(model, family->space());
+          !fits.ok()) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s %s does not fit the %s experiment's env: %s", use.field,
+            use.path, spec_.experiment, fits.message()));
+      }
+    }
+    for (int c : use.context_lens) {
+      if (c > model.context_len - 1) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "%s is %d past transitions, but %s %s has a window of %d tokens "
+            "(at most %d past transitions plus the current observation)",
+            use.lens_field, c, use.field, use.path, model.context_len,
+            model.context_len - 1));
+      }
+    }
+  }
+
+  // The source baseline's data.
+  const bool source_baseline = spec_.experiment != "prompt" &&
+                               spec_.experiment != "context_sweep" &&
+                               Has(spec_.baselines, "source");
+  if (source_baseline && spec_.store.empty() && spec_.histories_dir.empty() &&
+      !spec_.demo_source.empty()) {
+    for (const envs::EnvFamily* family : families) {
+      if (family->space().obs_dim != 2) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "demo_source is '%s', but env %s is not a grid family (the demo "
+            "sources walk (x, y) grids); give --store or --histories_dir",
+            spec_.demo_source, family->space().family));
+      }
+    }
+  }
+  if (!spec_.histories_dir.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(spec_.histories_dir, ec)) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("histories_dir is '%s', which is not a directory",
+                          spec_.histories_dir));
+    }
+  }
+
+  // The output directory can be made: it is a directory or does not exist,
+  // and its nearest existing ancestor is a writable directory.
+  std::error_code ec;
+  std::filesystem::path dir = std::filesystem::absolute(spec_.out_dir, ec);
+  if (std::filesystem::exists(dir, ec) &&
+      !std::filesystem::is_directory(dir, ec)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "out_dir is '%s', which exists and is not a directory", spec_.out_dir));
+  }
+  while (!dir.empty() && !std::filesystem::exists(dir, ec) &&
+         dir.has_parent_path() && dir.parent_path() != dir) {
+    dir = dir.parent_path();
+  }
+  if (!std::filesystem::is_directory(dir, ec) ||
+      access(dir.c_str(), W_OK | X_OK) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("out_dir is '%s', but %s is not a writable directory",
+                        spec_.out_dir, dir.string()));
+  }
+  return absl::OkStatus();
+}
 
 int CountBaselineStages(const EvalSpec& spec) {
   int n = 0;
@@ -297,9 +505,7 @@ int CountBaselineStages(const EvalSpec& spec) {
   return n;
 }
 
-absl::StatusOr<Report> InContext(const EvalSpec& spec,
-                                 const ExperimentHooks& hooks) {
-  Runner runner(spec, hooks);
+absl::StatusOr<Report> InContext(const EvalSpec& spec, Runner& runner) {
   runner.set_stages(CountBaselineStages(spec) + !spec.checkpoint.empty());
   AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
                       envs::FindFamily(spec.env));
@@ -342,9 +548,7 @@ absl::StatusOr<Report> InContext(const EvalSpec& spec,
   return report;
 }
 
-absl::StatusOr<Report> PromptExperiment(const EvalSpec& spec,
-                                        const ExperimentHooks& hooks) {
-  Runner runner(spec, hooks);
+absl::StatusOr<Report> PromptExperiment(const EvalSpec& spec, Runner& runner) {
   AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
                       envs::FindFamily(spec.env));
   AD_ASSIGN_OR_RETURN(std::vector<std::string> tasks,
@@ -475,9 +679,7 @@ absl::StatusOr<Report> PromptExperiment(const EvalSpec& spec,
   return report;
 }
 
-absl::StatusOr<Report> ContextSweep(const EvalSpec& spec,
-                                    const ExperimentHooks& hooks) {
-  Runner runner(spec, hooks);
+absl::StatusOr<Report> ContextSweep(const EvalSpec& spec, Runner& runner) {
   AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
                       envs::FindFamily(spec.env));
   AD_ASSIGN_OR_RETURN(std::vector<std::string> tasks,
@@ -520,6 +722,13 @@ absl::StatusOr<Report> ContextSweep(const EvalSpec& spec,
         "context_sweep without --sweep_checkpoints truncates one model's "
         "context at evaluation; the paper's Fig. 7 trains one model per "
         "context size (pass them as --sweep_checkpoints c20=PATH,...)");
+    report.notes.push_back(
+        spec.window == "chunk"
+            ? "ctx=L, chunk window: the model sees a chunk of consecutive "
+              "past transitions that grows to L, then restarts from its "
+              "last floor(L/2) (between L/2 and L once filled)"
+            : "ctx=L, slide window: the model sees the last L past "
+              "transitions at every step");
     for (int c : spec.context_lens) {
       AD_ASSIGN_OR_RETURN(std::unique_ptr<ModelPolicy> ad,
                           runner.LoadModel(spec.checkpoint, "ad", c));
@@ -542,9 +751,7 @@ absl::StatusOr<Report> ContextSweep(const EvalSpec& spec,
   return report;
 }
 
-absl::StatusOr<Report> BanditOod(const EvalSpec& spec,
-                                 const ExperimentHooks& hooks) {
-  Runner runner(spec, hooks);
+absl::StatusOr<Report> BanditOod(const EvalSpec& spec, Runner& runner) {
   AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
                       envs::FindFamily("bandit"));
   std::unique_ptr<ModelPolicy> ad;
@@ -606,9 +813,7 @@ absl::StatusOr<Report> BanditOod(const EvalSpec& spec,
   return report;
 }
 
-absl::StatusOr<Report> Transfer(const EvalSpec& spec,
-                                const ExperimentHooks& hooks) {
-  Runner runner(spec, hooks);
+absl::StatusOr<Report> Transfer(const EvalSpec& spec, Runner& runner) {
   AD_ASSIGN_OR_RETURN(const envs::EnvFamily* train_family,
                       envs::FindFamily(spec.train_env));
   AD_ASSIGN_OR_RETURN(const envs::EnvFamily* eval_family,
@@ -704,6 +909,14 @@ absl::Status EvalSpec::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrFormat("window is '%s', want slide or chunk", window));
   }
+  if (!demo_source.empty()) {
+    DemoDataOptions parsed;
+    AD_RETURN_IF_ERROR(ParseDemoSource(demo_source, parsed));
+  }
+  if (demo_streams < 1 || demo_streams > 1000) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("demo_streams is %d, want 1..1000", demo_streams));
+  }
   if (!store.empty() && !histories_dir.empty()) {
     return absl::InvalidArgumentError(
         "store and histories_dir are both set, want at most one");
@@ -782,14 +995,25 @@ absl::Status EvalSpec::Validate() const {
   return plot_options.Validate();
 }
 
+absl::Status ValidateExperiment(const EvalSpec& spec) {
+  AD_RETURN_IF_ERROR(spec.Validate());
+  const ExperimentHooks no_hooks;
+  Runner runner(spec, no_hooks);
+  return runner.CheckInputs();
+}
+
 absl::StatusOr<Report> RunExperiment(const EvalSpec& spec,
                                      const ExperimentHooks& hooks) {
   AD_RETURN_IF_ERROR(spec.Validate());
-  if (spec.experiment == "incontext") return InContext(spec, hooks);
-  if (spec.experiment == "prompt") return PromptExperiment(spec, hooks);
-  if (spec.experiment == "context_sweep") return ContextSweep(spec, hooks);
-  if (spec.experiment == "bandit_ood") return BanditOod(spec, hooks);
-  return Transfer(spec, hooks);
+  Runner runner(spec, hooks);
+  // The whole spec is checked before the first rollout: a mistake costs
+  // seconds, not a finished panel.
+  AD_RETURN_IF_ERROR(runner.CheckInputs());
+  if (spec.experiment == "incontext") return InContext(spec, runner);
+  if (spec.experiment == "prompt") return PromptExperiment(spec, runner);
+  if (spec.experiment == "context_sweep") return ContextSweep(spec, runner);
+  if (spec.experiment == "bandit_ood") return BanditOod(spec, runner);
+  return Transfer(spec, runner);
 }
 
 absl::Status WriteExperimentOutputs(const EvalSpec& spec,

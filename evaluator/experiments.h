@@ -12,7 +12,9 @@
 //   context_sweep  Fig. 7: in-context curves for several context sizes:
 //                  several checkpoints trained with different windows
 //                  (sweep_checkpoints), or one checkpoint given shorter
-//                  contexts at evaluation (context_lens).
+//                  contexts at evaluation (context_lens: each entry is the
+//                  context length L of EvalSpec::window, the rollout's
+//                  buffer holds L transitions).
 //   bandit_ood     Fig. 3: the bandit's train regime (in distribution) and
 //                  test regime (out of distribution), one panel each.
 //   transfer       The critique's test: a checkpoint trained on one family
@@ -58,13 +60,15 @@ struct EvalSpec {
   int max_tasks = 0;  // evenly spaced subset of the tasks; 0: all
   int seeds = 20;     // evaluation seeds per task, >= 1
   int episodes = 40;  // per row, >= 1
-  // Past transitions in context; 0: the model's window (context_len - 1),
-  // or 4 episodes for baseline-only runs.
+  // The context length L: past transitions in context; 0: the model's
+  // window (context_len - 1), or 4 episodes for baseline-only runs.
   int context_len = 0;
   double temperature = 0.0;  // 0: greedy
-  // How the model gets its context: "slide" (the last c transitions, full
-  // recompute each step) or "chunk" (cached keys/values, window restarts
-  // from its last half when full); see evaluator/policies/model_policy.h.
+  // How the model is held to L (context_len, or each of context_lens):
+  // "slide": the last min(held, L) transitions at every step (full
+  // recompute); "chunk": cached keys/values over a chunk of consecutive
+  // transitions that grows by one per step and, once it holds L, restarts
+  // from its last floor(L / 2). See evaluator/policies/model_policy.h.
   std::string window = "slide";
   // Any of random, optimal, heuristic, ed, source.
   std::vector<std::string> baselines = {"random", "optimal", "heuristic"};
@@ -90,9 +94,22 @@ struct EvalSpec {
   bool plot = true;
   PlotOptions plot_options;
 
-  // INVALID_ARGUMENT naming the field and the allowed values.
+  // The fields on their own: INVALID_ARGUMENT naming the field and the
+  // allowed values. Reads no file (ValidateExperiment does).
   absl::Status Validate() const;
 };
+
+// Everything RunExperiment checks before its first rollout: Validate(), then
+// what needs the files and the env registry. Each checkpoint the experiment
+// uses (checkpoint, ed_checkpoint, sweep_checkpoints) loads and fits every
+// env family the experiment touches (env; train_env too for transfer; bandit
+// for bandit_ood): obs_dim, obs_high, num_actions; context_len and every
+// context_lens entry fit its window; the tasks resolve on every family;
+// demo_source suits the families; histories_dir is a directory; out_dir can
+// be created. INVALID_ARGUMENT naming the field and both values; a
+// checkpoint that does not load is an error naming the field and path.
+// Writes nothing.
+absl::Status ValidateExperiment(const EvalSpec& spec);
 
 struct ExperimentHooks {
   // Progress: `stage` ("ad", "prompt 50% / ed", ...), episodes done of the
@@ -105,6 +122,8 @@ struct ExperimentHooks {
 };
 
 // Runs the experiment of `spec` and returns its report (nothing written).
+// The whole spec is checked first, as ValidateExperiment does: a bad spec
+// fails before any rollout.
 absl::StatusOr<Report> RunExperiment(const EvalSpec& spec,
                                      const ExperimentHooks& hooks = {});
 
