@@ -5,9 +5,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/text_escape.h"
 
 namespace ad::envs {
 namespace {
@@ -79,7 +79,7 @@ absl::Status TaskIdReader::End() const {
 }
 
 std::string EscapeForMessage(std::string_view text) {
-  return absl::CEscape(absl::string_view(text.data(), text.size()));
+  return BoundedEcho(absl::string_view(text.data(), text.size()));
 }
 
 absl::Status CheckTaskRange(std::string_view task_id, std::string_view field,

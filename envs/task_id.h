@@ -43,7 +43,9 @@ class TaskIdReader {
   size_t pos_ = 0;
 };
 
-// `text` with control and non-ASCII bytes escaped, for error messages.
+// `text` for error messages: control and non-ASCII bytes escaped, and cut
+// to its first kEchoPrefixBytes bytes (common/text_escape.h) so a huge id
+// cannot push a message past gRPC's metadata limit.
 std::string EscapeForMessage(std::string_view text);
 
 // NOT_FOUND unless lo <= value < hi, naming the task id and the field.

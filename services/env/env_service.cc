@@ -6,6 +6,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/text_escape.h"
 #include "glog/logging.h"
 #include "services/common/status_convert.h"
 
@@ -214,7 +215,7 @@ EnvServiceImpl::FindUnary(const std::string& id) {
     auto it = unary_.find(id);
     if (it == unary_.end()) {
       return absl::NotFoundError(absl::StrCat(
-          "session_id '", id,
+          "session_id '", BoundedEcho(id),
           "' is not open (closed, idle past --idle_timeout, or never opened)"));
     }
     session = it->second;
@@ -267,10 +268,10 @@ grpc::Status EnvServiceImpl::Close(grpc::ServerContext* context,
     absl::MutexLock lock(&mu_);
     auto it = unary_.find(request->session_id());
     if (it == unary_.end()) {
-      return timer.Finish(
-          grpc::Status(grpc::StatusCode::NOT_FOUND,
-                       absl::StrCat("session_id '", request->session_id(),
-                                    "' is not open")));
+      return timer.Finish(grpc::Status(
+          grpc::StatusCode::NOT_FOUND,
+          absl::StrCat("session_id '", BoundedEcho(request->session_id()),
+                       "' is not open")));
     }
     session = std::move(it->second);
     unary_.erase(it);

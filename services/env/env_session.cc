@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "common/status_macros.h"
+#include "common/text_escape.h"
 #include "envs/registry.h"
 
 namespace ad::services {
@@ -63,7 +64,7 @@ absl::StatusOr<std::unique_ptr<EnvSession>> EnvSession::Open(
       envs::FindFamily(open.family());
   if (!family.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "open.family: unknown family '", open.family(),
+        "open.family: unknown family '", BoundedEcho(open.family()),
         "'; known families: ", absl::StrJoin(envs::FamilyNames(), ", ")));
   }
 
@@ -98,8 +99,8 @@ absl::StatusOr<std::unique_ptr<EnvSession>> EnvSession::Open(
     const absl::Status valid = (*family)->ValidateTask(open.task_ids(i));
     if (!valid.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "open.task_ids[", i, "] = '", open.task_ids(i), "' is not a task of ",
-          open.family(), ": ", valid.message()));
+          "open.task_ids[", i, "] = '", BoundedEcho(open.task_ids(i)),
+          "' is not a task of ", open.family(), ": ", valid.message()));
     }
   }
 

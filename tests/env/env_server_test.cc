@@ -274,6 +274,60 @@ TEST(EnvServerProcessTest, ClientThatDisappearsFreesItsSession) {
   EXPECT_TRUE(env.ok()) << env.status();
 }
 
+// Issue 17, finding 5: a 10 KB id used to be echoed whole into the error
+// message, past gRPC's metadata limit, so the client saw RESOURCE_EXHAUSTED
+// ("received initial metadata size exceeds limit") instead of the real code.
+TEST(EnvServerProcessTest, HugeIdsGetTheirRealCodeWithAShortMessage) {
+  EnvServer server;
+  auto stub = server.NewStub();
+  const std::string huge(10 << 10, 'x');
+  const std::string huge_task = absl::StrCat("darkroom/goal=", huge);
+
+  struct BadOpen {
+    ad::v1::EnvRequest request;
+    std::string field;
+  };
+  const std::vector<BadOpen> bad_opens = {
+      {OpenRequest("darkroom", huge_task, 1), "open.task_ids[0]"},
+      {OpenRequest("darkroom", huge, 1), "open.task_ids[0]"},
+      {OpenRequest(huge, "darkroom/goal=1,1", 1), "open.family"},
+  };
+  for (const BadOpen& bad : bad_opens) {
+    const grpc::Status status = OpenStatus(*stub, bad.request);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << status.error_message().substr(0, 200);
+    EXPECT_THAT(status.error_message(), HasSubstr(bad.field));
+    EXPECT_THAT(status.error_message(), HasSubstr("bytes)"));
+    EXPECT_LT(status.error_message().size(), 1024u);
+  }
+
+  // Unary calls with a 10 KB session id: NOT_FOUND, short.
+  ad::v1::StepRequest step;
+  step.set_session_id(huge);
+  ad::v1::StepResponse step_response;
+  grpc::ClientContext step_context;
+  SetDeadline(step_context, absl::Seconds(10));
+  const grpc::Status stepped = stub->Step(&step_context, step, &step_response);
+  EXPECT_EQ(stepped.error_code(), grpc::StatusCode::NOT_FOUND)
+      << stepped.error_message().substr(0, 200);
+  EXPECT_LT(stepped.error_message().size(), 1024u);
+
+  ad::v1::CloseRequest close;
+  close.set_session_id(huge);
+  ad::v1::CloseResponse close_response;
+  grpc::ClientContext close_context;
+  SetDeadline(close_context, absl::Seconds(10));
+  const grpc::Status closed =
+      stub->Close(&close_context, close, &close_response);
+  EXPECT_EQ(closed.error_code(), grpc::StatusCode::NOT_FOUND)
+      << closed.error_message().substr(0, 200);
+  EXPECT_LT(closed.error_message().size(), 1024u);
+
+  // The same channel keeps working.
+  EXPECT_TRUE(
+      OpenStatus(*stub, OpenRequest("darkroom", "darkroom/goal=1,1", 1)).ok());
+}
+
 TEST(EnvServerProcessTest, SigtermShutsDownCleanly) {
   EnvServer server;
   {
