@@ -33,6 +33,7 @@
 #include "actors/source_params.h"
 #include "actors/source_registry.h"
 #include "glog/logging.h"
+#include "services/common/client.h"
 #include "services/common/metrics_http.h"
 #include "services/common/usage.h"
 #include "services/env/remote_env.h"
@@ -86,6 +87,11 @@ absl::StatusOr<std::unique_ptr<ad::actors::HistorySink>> MakeSink(
   if (absl::StartsWith(spec, "store:") && spec.size() > 6) {
     ad::services::store::StoreSink::Options options;
     options.address = spec.substr(6);
+    if (absl::Status s =
+            ad::services::ValidateAddress(options.address, "--sink store:");
+        !s.ok()) {
+      return s;
+    }
     auto sink = ad::services::store::StoreSink::Create(options);
     if (!sink.ok()) return sink.status();
     return std::unique_ptr<ad::actors::HistorySink>(std::move(*sink));
@@ -128,6 +134,12 @@ int Main() {
     LOG(ERROR) << "--metrics_port is " << metrics_port
                << "; must be -1 or in [0, 65535]";
     return 2;
+  }
+  if (const std::string env = absl::GetFlag(FLAGS_env); env != "local") {
+    if (absl::Status s = ad::services::ValidateAddress(env, "--env"); !s.ok()) {
+      LOG(ERROR) << s;
+      return 2;
+    }
   }
   auto sink = MakeSink(absl::GetFlag(FLAGS_sink));
   if (!sink.ok()) {

@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "services/common/client.h"
+
 namespace ad::adctl {
 
 void CommandRegistry::Add(Command command) {
@@ -36,8 +38,14 @@ int CommandRegistry::Run(const std::vector<std::string>& argv) const {
     PrintUsage(argv[0]);
     return 2;
   }
-  const absl::Status status =
-      it->second.run(std::vector<std::string>(argv.begin() + 2, argv.end()));
+  absl::Status status;
+  if (auto check = checks_.find(argv[0]); check != checks_.end()) {
+    status = check->second();
+  }
+  if (status.ok()) {
+    status =
+        it->second.run(std::vector<std::string>(argv.begin() + 2, argv.end()));
+  }
   if (status.ok()) return 0;
   std::fprintf(stderr, "adctl %s %s: %s\n", argv[0].c_str(), argv[1].c_str(),
                status.ToString().c_str());
@@ -47,6 +55,21 @@ int CommandRegistry::Run(const std::vector<std::string>& argv) const {
     return 2;
   }
   return 1;
+}
+
+void CommandRegistry::SetGroupCheck(const std::string& group,
+                                    std::function<absl::Status()> check) {
+  checks_[group] = std::move(check);
+}
+
+absl::Status CheckServer(const std::string& flag, const std::string& address,
+                         absl::Duration timeout) {
+  if (absl::Status valid = services::ValidateAddress(address, flag);
+      !valid.ok()) {
+    return valid;
+  }
+  auto channel = services::MakeChannel(address);
+  return services::CheckReachable(*channel, address, timeout);
 }
 
 absl::Status UsageError(const std::string& message) {

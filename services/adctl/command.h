@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 
 namespace ad::adctl {
 
@@ -37,12 +38,25 @@ class CommandRegistry {
   // Runs `argv` = {group, command, args...}; prints usage for unknown
   // commands. Returns the exit code.
   int Run(const std::vector<std::string>& argv) const;
+  // Runs `check` before any command of `group` (e.g. CheckServer for the
+  // group's server); a failing check ends the command as its failure would.
+  void SetGroupCheck(const std::string& group,
+                     std::function<absl::Status()> check);
   // Usage of every command (or of one group) on stderr.
   void PrintUsage(const std::string& group = "") const;
 
  private:
   std::map<std::pair<std::string, std::string>, Command> commands_;
+  std::map<std::string, std::function<absl::Status()>> checks_;
 };
+
+// A group check: `address` (the value of `flag`, e.g. "--store") is a valid
+// host:port (INVALID_ARGUMENT otherwise: a port like 99999 is not silently
+// wrapped) and a server accepts a connection there within `timeout`
+// (UNAVAILABLE "nothing answers at ..." otherwise, at once when the
+// connection is refused, instead of after the calls' retry schedule).
+absl::Status CheckServer(const std::string& flag, const std::string& address,
+                         absl::Duration timeout);
 
 // INVALID_ARGUMENT with a usage hint, for commands' argument checks.
 absl::Status UsageError(const std::string& message);

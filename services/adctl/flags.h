@@ -12,5 +12,7 @@ ABSL_DECLARE_FLAG(std::string, env);         // environment family filter
 ABSL_DECLARE_FLAG(std::string, format);      // output format of exports
 ABSL_DECLARE_FLAG(std::string, out);         // output file or directory
 ABSL_DECLARE_FLAG(absl::Duration, timeout);  // per-RPC deadline
+// Longest wait for the first connection to a server.
+ABSL_DECLARE_FLAG(absl::Duration, connect_timeout);
 
 #endif  // AD_SERVICES_ADCTL_FLAGS_H_

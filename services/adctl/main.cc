@@ -3,13 +3,19 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "evaluator/cli.h"
 #include "glog/logging.h"
 #include "services/adctl/command.h"
+#include "services/adctl/flags.h"
 #include "services/adctl/store_commands.h"
 #include "services/common/usage.h"
+
+// Defined with the store commands (services/adctl/store_commands.cc).
+ABSL_DECLARE_FLAG(std::string, store);
 
 int main(int argc, char** argv) {
   // `adctl eval ...` parses its own flags (evaluator/cli.h).
@@ -28,6 +34,10 @@ int main(int argc, char** argv) {
 
   ad::adctl::CommandRegistry registry;
   ad::adctl::RegisterStoreCommands(&registry);
+  registry.SetGroupCheck("store", [] {
+    return ad::adctl::CheckServer("--store", absl::GetFlag(FLAGS_store),
+                                  absl::GetFlag(FLAGS_connect_timeout));
+  });
 
   return registry.Run(
       std::vector<std::string>(positional.begin() + 1, positional.end()));

@@ -11,8 +11,13 @@
 #include <random>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "common/text_escape.h"
 #include "glog/logging.h"
 #include "services/common/status_convert.h"
 
@@ -26,6 +31,74 @@ absl::Status ChannelOptions::Validate() const {
   }
   if (keepalive < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("ChannelOptions.keepalive must be >= 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateAddress(absl::string_view address,
+                             absl::string_view what) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        what, " '", BoundedEcho(address), "' is not a valid address: ", why,
+        " (want host:port, e.g. 127.0.0.1:50052)"));
+  };
+  if (absl::StartsWith(address, "unix:") ||
+      absl::StartsWith(address, "unix-abstract:")) {
+    if (address.substr(address.find(':') + 1).empty()) {
+      return bad("empty socket path");
+    }
+    return absl::OkStatus();
+  }
+  absl::string_view rest = address;
+  absl::ConsumePrefix(&rest, "dns:///");
+  if (rest.empty()) return bad("it is empty");
+  absl::string_view host;
+  absl::string_view port;
+  if (rest.front() == '[') {
+    const size_t close = rest.find(']');
+    if (close == absl::string_view::npos || close == 1) {
+      return bad("an IPv6 host needs its closing ']'");
+    }
+    host = rest.substr(1, close - 1);
+    if (close + 1 >= rest.size() || rest[close + 1] != ':') {
+      return bad("no ':port' after the host");
+    }
+    port = rest.substr(close + 2);
+    for (char c : host) {
+      if (!absl::ascii_isxdigit(static_cast<unsigned char>(c)) && c != ':' &&
+          c != '.') {
+        return bad(
+            "the IPv6 host has a character other than hex digits, "
+            "':' and '.'");
+      }
+    }
+  } else {
+    const size_t colon = rest.rfind(':');
+    if (colon == absl::string_view::npos) return bad("no ':port'");
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    if (host.empty()) return bad("the host is empty");
+    if (absl::StrContains(host, ':')) {
+      return bad("an IPv6 host goes in brackets, e.g. [::1]:50052");
+    }
+    for (char c : host) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+          c != '-' && c != '_') {
+        return bad(
+            "the host has a character other than letters, digits, "
+            "'.', '-' and '_'");
+      }
+    }
+  }
+  if (port.empty()) return bad("the port is empty");
+  if (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+        return absl::ascii_isdigit(static_cast<unsigned char>(c));
+      })) {
+    return bad("the port must be a decimal number in [1, 65535]");
+  }
+  int number = 0;
+  if (!absl::SimpleAtoi(port, &number) || number < 1 || number > 65535) {
+    return bad(absl::StrCat("port ", port, " is outside [1, 65535]"));
   }
   return absl::OkStatus();
 }
@@ -53,6 +126,31 @@ absl::Status WaitForConnected(grpc::Channel& channel, absl::Duration timeout) {
   }
   return absl::DeadlineExceededError(absl::StrCat(
       "channel not connected after ", absl::FormatDuration(timeout)));
+}
+
+absl::Status CheckReachable(grpc::Channel& channel, absl::string_view address,
+                            absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  grpc_connectivity_state state = channel.GetState(/*try_to_connect=*/true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE ||
+        state == GRPC_CHANNEL_SHUTDOWN) {
+      return absl::UnavailableError(absl::StrCat(
+          "nothing answers at ", address,
+          " (connection refused, host unreachable or name not resolved; is "
+          "the server "
+          "running?)"));
+    }
+    // Wakes when the channel's state changes (a connection attempt ended)
+    // or at the deadline.
+    if (!channel.WaitForStateChange(state, absl::ToChronoTime(deadline))) {
+      return absl::UnavailableError(
+          absl::StrCat("nothing answers at ", address, " within ",
+                       absl::FormatDuration(timeout)));
+    }
+    state = channel.GetState(/*try_to_connect=*/true);
+  }
+  return absl::OkStatus();
 }
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {

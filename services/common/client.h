@@ -16,6 +16,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
 namespace ad::services {
@@ -33,6 +34,16 @@ struct ChannelOptions {
   absl::Status Validate() const;
 };
 
+// Checks an address a user gave (a flag) before anything connects to it:
+// "host:port" with a non-empty host (a name, an IPv4 address, or an IPv6
+// address in brackets: "[::1]:50052") and a decimal port in [1, 65535];
+// "dns:///host:port" likewise; "unix:PATH" and "unix-abstract:NAME" as they
+// are. INVALID_ARGUMENT naming `what` (e.g. "--store") and a short prefix of
+// the value otherwise, e.g. for port 99999, which gRPC would otherwise take
+// modulo 65536 as port 34463.
+absl::Status ValidateAddress(absl::string_view address,
+                             absl::string_view what = "address");
+
 // An insecure channel to `address` ("host:port"). Does not connect yet
 // (gRPC connects lazily). Dies if options are invalid (programmer error).
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
@@ -41,6 +52,15 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
 // Blocks until the channel is connected or `timeout` passes
 // (DEADLINE_EXCEEDED naming the address otherwise).
 absl::Status WaitForConnected(grpc::Channel& channel, absl::Duration timeout);
+
+// Connects `channel` and returns as soon as the outcome is known: OK once
+// connected; UNAVAILABLE naming `address` when the first attempt fails
+// (nothing listens, connection refused, name does not resolve) or nothing
+// answers within `timeout`. Unlike a call that retries UNAVAILABLE with
+// backoff, it does not wait out a retry schedule: tools call it first so
+// that "nothing answers at ..." comes at once. Blocks at most `timeout`.
+absl::Status CheckReachable(grpc::Channel& channel, absl::string_view address,
+                            absl::Duration timeout);
 
 // Sets `context`'s deadline to now + timeout.
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout);

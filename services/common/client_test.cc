@@ -1,6 +1,13 @@
 #include "services/common/client.h"
 
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/process.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace ad::services {
@@ -81,6 +88,59 @@ TEST(CheckHealthTest, UnreachableServerIsUnavailableWithinTheDeadline) {
   const absl::Status status = CheckHealth(channel, "", absl::Milliseconds(500));
   EXPECT_FALSE(status.ok());
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+}
+
+TEST(ValidateAddressTest, AcceptsHostPortForms) {
+  for (const char* address :
+       {"127.0.0.1:50052", "localhost:1", "ad-store:65535", "my_host.lan:9",
+        "[::1]:50052", "[fe80::1]:80", "dns:///store.svc:50052",
+        "unix:/tmp/ad.sock", "unix-abstract:ad"}) {
+    EXPECT_TRUE(ValidateAddress(address).ok()) << address;
+  }
+}
+
+TEST(ValidateAddressTest, RejectsBadPortsAndHostsNamingTheFlag) {
+  const absl::Status status = ValidateAddress("127.0.0.1:99999", "--store");
+  EXPECT_TRUE(absl::IsInvalidArgument(status));
+  EXPECT_THAT(status.message(), ::testing::HasSubstr("--store"));
+  EXPECT_THAT(status.message(),
+              ::testing::HasSubstr("port 99999 is outside [1, 65535]"));
+  for (const char* address :
+       {"", "127.0.0.1", "127.0.0.1:", ":50052", "127.0.0.1:0", "127.0.0.1:-1",
+        "127.0.0.1:5005x", "127.0.0.1:0000050052", "::1:50052", "[::1]50052",
+        "[::1", "bad host:1", "unix:", "a/b:1"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ValidateAddress(address))) << address;
+  }
+  // A huge value is echoed as a short prefix only.
+  const std::string huge(10000, '9');
+  EXPECT_LT(ValidateAddress(huge).message().size(), 512u);
+}
+
+TEST(CheckReachableTest, NothingListeningFailsAtOnceNamingTheAddress) {
+  const std::string address = absl::StrCat("127.0.0.1:", PickFreePort());
+  auto channel = MakeChannel(address);
+  const absl::Time start = absl::Now();
+  const absl::Status status =
+      CheckReachable(*channel, address, absl::Seconds(60));
+  EXPECT_TRUE(absl::IsUnavailable(status)) << status;
+  EXPECT_THAT(status.message(),
+              ::testing::HasSubstr("nothing answers at " + address));
+  // A refused connection is known at once, not after the 60 s timeout (nor
+  // after a retry schedule).
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+}
+
+TEST(CheckReachableTest, ARunningServerIsReachable) {
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  ASSERT_NE(server, nullptr);
+  const std::string address = absl::StrCat("127.0.0.1:", port);
+  auto channel = MakeChannel(address);
+  EXPECT_TRUE(CheckReachable(*channel, address, absl::Seconds(30)).ok());
+  server->Shutdown();
 }
 
 }  // namespace

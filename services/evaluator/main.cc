@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "evaluator/cli.h"
 #include "glog/logging.h"
+#include "services/common/client.h"
 #include "services/common/flags.h"
 #include "services/common/server.h"
 #include "services/common/usage.h"
@@ -64,7 +65,13 @@ int main(int argc, char** argv) {
   options.checkpoints.checkpoint_dir = absl::GetFlag(FLAGS_checkpoint_dir);
   options.checkpoints.learner = absl::GetFlag(FLAGS_learner);
   options.checkpoints.cache_dir = options.output_dir + "/checkpoints";
-  for (const absl::Status& s : {server.Validate(), options.Validate()}) {
+  const absl::Status learner_address =
+      options.checkpoints.learner.empty()
+          ? absl::OkStatus()
+          : ad::services::ValidateAddress(options.checkpoints.learner,
+                                          "--learner");
+  for (const absl::Status& s :
+       {server.Validate(), options.Validate(), learner_address}) {
     if (!s.ok()) {
       LOG(ERROR) << "ad-evaluator: " << s;
       return 2;

@@ -27,6 +27,7 @@
 #include "learner/export.h"
 #include "learner/prefetcher.h"
 #include "learner/trainer.h"
+#include "services/common/client.h"
 #include "services/common/flags.h"
 #include "services/common/server.h"
 #include "services/common/usage.h"
@@ -68,6 +69,12 @@ int main(int argc, char** argv) {
   google::InitGoogleLogging(argv[0]);
   namespace al = ad::learner;
   namespace sl = ad::services::learner;
+  if (absl::Status s =
+          ad::services::ValidateAddress(absl::GetFlag(FLAGS_store), "--store");
+      !s.ok()) {
+    LOG(ERROR) << s;
+    return 2;
+  }
 
   auto config = al::LoadConfig(absl::GetFlag(FLAGS_preset));
   if (!config.ok()) return Fail(config.status());
