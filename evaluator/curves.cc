@@ -8,6 +8,7 @@
 #include <fstream>
 #include <limits>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -119,6 +120,13 @@ double Curve::WindowMean(int first, int last) const {
   return sum / (last - first + 1);
 }
 
+int Curve::EpisodesToReach(double level) const {
+  for (int e = 0; e < Episodes(); ++e) {
+    if (Mean(e) >= level) return e + 1;
+  }
+  return 0;
+}
+
 Curve CurveFromRollout(const std::string& method, const RolloutResult& result) {
   Curve curve;
   curve.method = method;
@@ -158,20 +166,27 @@ std::string ReportJson(const Report& report) {
     for (size_t c = 0; c < panel.curves.size(); ++c) {
       const Curve& curve = panel.curves[c];
       std::vector<std::string> mean, std, count, steps;
+      const int reach =
+          panel.optimal > 0
+              ? curve.EpisodesToReach(kReachFraction * panel.optimal)
+              : 0;
       for (int e = 0; e < curve.Episodes(); ++e) {
         mean.push_back(Number(curve.Mean(e)));
         std.push_back(Number(curve.Std(e)));
         count.push_back(absl::StrCat(curve.Count(e)));
         steps.push_back(Number(curve.steps_per_episode * (e + 1)));
       }
-      absl::StrAppend(&out, c == 0 ? "\n" : ",\n",
-                      "      {\"method\": ", Quote(curve.method),
-                      ", \"rows\": ", curve.returns.size(),
-                      ",\n       \"mean\": [", absl::StrJoin(mean, ", "),
-                      "],\n       \"std\": [", absl::StrJoin(std, ", "),
-                      "],\n       \"n\": [", absl::StrJoin(count, ", "),
-                      "],\n       \"env_steps\": [", absl::StrJoin(steps, ", "),
-                      "]}");
+      absl::StrAppend(
+          &out, c == 0 ? "\n" : ",\n",
+          "      {\"method\": ", Quote(curve.method),
+          ", \"rows\": ", curve.returns.size(), ",\n       \"mean\": [",
+          absl::StrJoin(mean, ", "), "],\n       \"std\": [",
+          absl::StrJoin(std, ", "), "],\n       \"n\": [",
+          absl::StrJoin(count, ", "), "],\n       \"env_steps\": [",
+          absl::StrJoin(steps, ", "), "],\n       \"episodes_to_80pct\": ",
+          reach > 0 ? absl::StrCat(reach) : "null",
+          ", \"env_steps_to_80pct\": ",
+          reach > 0 ? Number(curve.steps_per_episode * reach) : "null", "}");
     }
     absl::StrAppend(&out, "]}");
   }
@@ -218,6 +233,41 @@ absl::Status WriteReport(const Report& report, const std::string& dir) {
   return WriteFile(root / "report.json", ReportJson(report));
 }
 
+namespace {
+
+// "data efficiency: ..." comparing AD with one source stream, or "" when
+// the panel lacks either curve or an optimal return.
+std::string DataEfficiencyLine(const Panel& panel) {
+  const Curve* ad = nullptr;
+  const Curve* source = nullptr;
+  for (const Curve& c : panel.curves) {
+    if (c.method == "ad") ad = &c;
+    if (absl::StartsWith(c.method, "source")) source = &c;
+  }
+  if (ad == nullptr || source == nullptr || !(panel.optimal > 0)) return "";
+  const double level = kReachFraction * panel.optimal;
+  const int a = ad->EpisodesToReach(level);
+  const int s = source->EpisodesToReach(level);
+  auto where = [](const Curve& c, int e) {
+    return e > 0 ? absl::StrFormat("episode %d (%.0f env steps)", e,
+                                   c.steps_per_episode * e)
+                 : absl::StrFormat("not within %d episodes", c.Episodes());
+  };
+  std::string line = absl::StrFormat(
+      "data efficiency (%.0f%% of optimal): AD %s; one %s stream %s",
+      100 * kReachFraction, where(*ad, a), source->method, where(*source, s));
+  if (a > 0 && s > 0) {
+    absl::StrAppendFormat(&line, ": AD needs %.1fx fewer episodes",
+                          static_cast<double>(s) / a);
+  } else if (a > 0) {
+    absl::StrAppendFormat(&line, ": AD needs > %.1fx fewer episodes",
+                          static_cast<double>(source->Episodes()) / a);
+  }
+  return line + "\n";
+}
+
+}  // namespace
+
 std::string SummaryTable(const Report& report) {
   std::string out;
   for (const Panel& panel : report.panels) {
@@ -226,9 +276,10 @@ std::string SummaryTable(const Report& report) {
       absl::StrAppendFormat(&out, "  (optimal %.2f)", panel.optimal);
     }
     absl::StrAppend(&out, "\n");
-    absl::StrAppendFormat(&out, "%-22s %5s %5s %9s %7s %9s %7s %9s\n", "method",
-                          "rows", "eps", "ep1-3", "%opt", "last10", "%opt",
-                          "best");
+    absl::StrAppendFormat(&out, "%-22s %5s %5s %9s %7s %9s %7s %9s %7s\n",
+                          "method", "rows", "eps", "ep1-3", "%opt", "last10",
+                          "%opt", "best", "ep@80%");
+    const double level = kReachFraction * panel.optimal;
     for (const Curve& curve : panel.curves) {
       const int episodes = curve.Episodes();
       const double early = curve.WindowMean(1, 3);
@@ -240,10 +291,13 @@ std::string SummaryTable(const Report& report) {
                    ? absl::StrFormat("%6.0f%%", 100.0 * v / panel.optimal)
                    : std::string("      -");
       };
-      absl::StrAppendFormat(&out, "%-22s %5d %5d %9.2f %7s %9.2f %7s %9.2f\n",
-                            curve.method, curve.returns.size(), episodes, early,
-                            pct(early), late, pct(late), best);
+      const int reach = panel.optimal > 0 ? curve.EpisodesToReach(level) : 0;
+      absl::StrAppendFormat(
+          &out, "%-22s %5d %5d %9.2f %7s %9.2f %7s %9.2f %7s\n", curve.method,
+          curve.returns.size(), episodes, early, pct(early), late, pct(late),
+          best, reach > 0 ? absl::StrCat(reach) : std::string("-"));
     }
+    out += DataEfficiencyLine(panel);
   }
   return out;
 }

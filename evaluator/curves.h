@@ -44,7 +44,13 @@ struct Curve {
   // Mean over episodes [first, last] (1-based, inclusive, clipped to what
   // exists) of the per-episode means; NaN when the window is empty.
   double WindowMean(int first, int last) const;
+  // Data efficiency (paper Fig. 4 and 6): the first episode (1-based) whose
+  // mean over rows is at least `level` (e.g. 0.8 x optimal); 0 if none.
+  int EpisodesToReach(double level) const;
 };
+
+// The fraction of optimal return at which data efficiency is measured.
+inline constexpr double kReachFraction = 0.8;
 
 // A curve from a rollout; rows labelled "task#seed=N".
 Curve CurveFromRollout(const std::string& method, const RolloutResult& result);
@@ -73,8 +79,10 @@ absl::Status WriteReport(const Report& report, const std::string& dir);
 std::string ReportJson(const Report& report);
 
 // A fixed-width table: per panel and method, episodes, mean return over
-// episodes 1-3, over the last 10 episodes (31-40 for 40 episodes), and both
-// as a percentage of the panel's optimal return.
+// episodes 1-3, over the last 10 episodes (31-40 for 40 episodes), both as a
+// percentage of the panel's optimal return, and the first episode reaching
+// kReachFraction of optimal; then, where the panel has "ad" and a "source"
+// curve, a line comparing the episodes (and env steps) each needs.
 std::string SummaryTable(const Report& report);
 
 }  // namespace ad::evaluator

@@ -28,6 +28,42 @@ TEST(CurvesTest, MeanAndStdAreOverRowsPerEpisode) {
   EXPECT_TRUE(std::isnan(curve.WindowMean(5, 9)));
 }
 
+TEST(CurvesTest, EpisodesToReachIsTheFirstEpisodeWhoseMeanGetsThere) {
+  Curve curve;
+  curve.returns = {{0, 5, 9, 7, 10}, {0, 3, 7, 9, 10}};  // means 0 4 8 8 10
+  EXPECT_EQ(curve.EpisodesToReach(8), 3);
+  EXPECT_EQ(curve.EpisodesToReach(4), 2);
+  EXPECT_EQ(curve.EpisodesToReach(0), 1);
+  EXPECT_EQ(curve.EpisodesToReach(10.5), 0);
+}
+
+TEST(CurvesTest, SummaryComparesEpisodesAdAndOneSourceStreamNeed) {
+  Report report;
+  Panel panel;
+  panel.title = "p";
+  panel.optimal = 10;
+  Curve ad;
+  ad.method = "ad";
+  ad.steps_per_episode = 20;
+  ad.returns = {{1, 5, 8, 9}};  // 80% of 10 at episode 3
+  Curve source;
+  source.method = "source (a3c)";
+  source.steps_per_episode = 20;
+  source.returns = {std::vector<float>(30, 1.0f)};
+  source.returns[0][23] = 8;  // first reaches 8 at episode 24
+  panel.curves = {ad, source};
+  report.panels = {panel};
+  const std::string table = SummaryTable(report);
+  EXPECT_THAT(table, HasSubstr("AD episode 3 (60 env steps)"));
+  EXPECT_THAT(table, HasSubstr("stream episode 24 (480 env steps)"));
+  EXPECT_THAT(table, HasSubstr("8.0x fewer episodes"));
+  EXPECT_THAT(ReportJson(report), HasSubstr("\"episodes_to_80pct\": 3,"));
+  // An AD that never gets there says so, with no ratio.
+  report.panels[0].curves[0].returns = {{1, 2, 3, 4}};
+  EXPECT_THAT(SummaryTable(report), HasSubstr("AD not within 4 episodes"));
+  EXPECT_THAT(SummaryTable(report), ::testing::Not(HasSubstr("fewer")));
+}
+
 TEST(CurvesTest, CurveFromRolloutLabelsRowsAndStepsPerEpisode) {
   RolloutResult result;
   result.rows = {{"darkroom/goal=1,2", 0}, {"darkroom/goal=1,2", 1}};

@@ -86,6 +86,15 @@ def main(argv):
             label = "%s (n=%d)" % (curve["method"], curve["rows"])
             ax.plot(xs, mean, label=label, color=colour, linewidth=1.8)
             ax.fill_between(xs, lo, hi, color=colour, alpha=0.15, linewidth=0)
+            reach = curve.get("episodes_to_80pct")
+            if reach and reach <= len(xs):
+                # Data efficiency: where this method first reaches 80% of
+                # optimal (a marker on its curve).
+                ax.plot([xs[reach - 1]], [mean[reach - 1]], marker="o",
+                        markersize=6, color=colour, markeredgecolor="black")
+                ax.annotate("80%% @ %d" % reach, (xs[reach - 1], mean[reach - 1]),
+                            textcoords="offset points", xytext=(4, -12),
+                            fontsize=7, color=colour)
         if panel.get("optimal") is not None:
             ax.axhline(panel["optimal"], color="black", linestyle="--",
                        linewidth=1.2, label="optimal")
