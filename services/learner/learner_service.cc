@@ -1,6 +1,7 @@
 #include "services/learner/learner_service.h"
 
 #include <fstream>
+#include <limits>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -123,6 +124,16 @@ grpc::Status LearnerServiceImpl::GetCheckpoint(
     grpc::ServerContext* context, const ad::v1::GetCheckpointRequest* request,
     grpc::ServerWriter<ad::v1::CheckpointChunk>* writer) {
   RpcTimer timer(&rpc_metrics_, "GetCheckpoint");
+  if (request->step() >
+      static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return timer.Finish(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("step ", request->step(),
+                     " is over the largest step a checkpoint can have (",
+                     std::numeric_limits<int64_t>::max(),
+                     "); 0 asks for the "
+                     "latest")));
+  }
   absl::StatusOr<ad::learner::CheckpointFile> file;
   if (request->step() == 0) {
     auto latest = dir_.Latest();

@@ -230,5 +230,42 @@ TEST_F(LearnerProcessTest, TrainsResumesServesCheckpointsAndExports) {
   EXPECT_TRUE(fs::exists(policy)) << ReadFile(log);
 }
 
+// Bad GetCheckpoint requests get INVALID_ARGUMENT / NOT_FOUND with a short
+// message, never INTERNAL, and the learner keeps serving (issue 17).
+TEST_F(LearnerProcessTest, GetCheckpointRejectsStepsNoCheckpointCanHave) {
+  const std::string ckpt_dir = *root_ + "/ckpt-bad-input";
+  const std::string log = *root_ + "/learner-bad-input.log";
+  const int port = PickFreePort();
+  auto learner = Subprocess::Start(LearnerArgs(ckpt_dir, port, 1), log);
+  ASSERT_TRUE(learner.ok());
+  ASSERT_TRUE(WaitForPort(port, absl::Seconds(60)).ok()) << ReadFile(log);
+  auto stub = ad::v1::LearnerService::NewStub(
+      MakeChannel(absl::StrCat("127.0.0.1:", port)));
+  auto get = [&](uint64_t step) {
+    grpc::ClientContext context;
+    SetDeadline(context, absl::Seconds(10));
+    ad::v1::GetCheckpointRequest request;
+    request.set_step(step);
+    auto reader = stub->GetCheckpoint(&context, request);
+    ad::v1::CheckpointChunk chunk;
+    while (reader->Read(&chunk)) {
+    }
+    return reader->Finish();
+  };
+  for (uint64_t step : {uint64_t{1} << 63, ~uint64_t{0}}) {
+    const grpc::Status status = get(step);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << step << ": " << status.error_message();
+    EXPECT_THAT(status.error_message(), ::testing::HasSubstr("step"));
+  }
+  const grpc::Status missing = get(123456789);
+  EXPECT_EQ(missing.error_code(), grpc::StatusCode::NOT_FOUND)
+      << missing.error_message();
+  ASSERT_TRUE(learner->Signal(SIGTERM).ok());
+  auto exit = learner->Wait(absl::Seconds(30));
+  ASSERT_TRUE(exit.ok()) << ReadFile(log);
+  EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0) << ReadFile(log);
+}
+
 }  // namespace
 }  // namespace ad::services::learner
