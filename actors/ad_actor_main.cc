@@ -35,6 +35,7 @@
 #include "glog/logging.h"
 #include "services/common/client.h"
 #include "services/common/metrics_http.h"
+#include "services/common/security_flags.h"
 #include "services/common/usage.h"
 #include "services/env/remote_env.h"
 #include "services/store/store_sink.h"
@@ -195,5 +196,7 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
+  ad::services::InstallSecurityFromFlagsOrExit(
+      ad::services::SecurityRole::kClient);
   return Main();
 }

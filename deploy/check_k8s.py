@@ -23,6 +23,9 @@ what the cluster would reject or silently mis-wire:
   - the Prometheus ConfigMap holds prometheus.yml (--extract-prometheus FILE
     writes it out for promtool) and every DNS/static target in it names a
     Service and port of the namespace;
+  - NetworkPolicies: every podSelector (the policy's own and each `from`)
+    selects the pods of some workload of the namespace, and every port
+    number is a container port of the pods the policy selects;
   - kustomization.yaml lists exactly the manifest files.
 
 Usage: check_k8s.py [DIR] [--extract-prometheus FILE]. Exit 0 clean, 1 with
@@ -47,6 +50,7 @@ KNOWN = {
     ("batch/v1", "Job"),
     ("rbac.authorization.k8s.io/v1", "Role"),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
 }
 CLUSTER_SCOPED = {"Namespace"}
 WORKLOADS = {"Deployment", "StatefulSet"}
@@ -363,6 +367,39 @@ def check_prometheus(docs, services, chk, extract):
             chk.error("prometheus.yml", f"no scrape job {job}")
 
 
+def selected_workloads(docs, ns, selector):
+    """Workloads of namespace `ns` whose pod labels match `selector`."""
+    want = (selector or {}).get("matchLabels") or {}
+    return [d for _, _, d in docs
+            if d["kind"] in WORKLOADS and d["metadata"].get("namespace") == ns
+            and all(pod_labels(d).get(k) == v for k, v in want.items())]
+
+
+def check_network_policies(docs, chk):
+    for name, i, doc in docs:
+        if doc["kind"] != "NetworkPolicy":
+            continue
+        w = where(name, i, doc)
+        ns = doc["metadata"].get("namespace")
+        spec = doc.get("spec") or {}
+        if "podSelector" not in spec:
+            chk.error(w, "no spec.podSelector")
+            continue
+        targets = selected_workloads(docs, ns, spec["podSelector"])
+        if not targets:
+            chk.error(w, f"podSelector {spec['podSelector']} selects no workload")
+        ports = {}
+        for t in targets:
+            ports.update(container_ports(t))
+        for rule in spec.get("ingress") or []:
+            for peer in rule.get("from") or []:
+                if "podSelector" in peer and not selected_workloads(docs, ns, peer["podSelector"]):
+                    chk.error(w, f"from podSelector {peer['podSelector']} selects no workload")
+            for p in rule.get("ports") or []:
+                if targets and str(p.get("port")) not in ports:
+                    chk.error(w, f"port {p.get('port')} is no container port of the selected pods")
+
+
 def check_kustomization(directory, chk):
     path = os.path.join(directory, "kustomization.yaml")
     if not os.path.exists(path):
@@ -391,6 +428,7 @@ def main():
     services = check_services(docs, chk)
     check_addresses(docs, services, chk)
     check_roles(docs, chk)
+    check_network_policies(docs, chk)
     check_prometheus(docs, services, chk, args.extract_prometheus)
     check_kustomization(args.dir, chk)
     for p in chk.problems:

@@ -11,7 +11,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-pthread
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-numpy python3-matplotlib python3-torch python3-grpcio python3-protobuf
-  prometheus iproute2 procps curl docker-compose
+  prometheus iproute2 procps curl docker-compose openssl
 )
 
 missing=()

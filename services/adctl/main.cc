@@ -12,6 +12,7 @@
 #include "services/adctl/command.h"
 #include "services/adctl/flags.h"
 #include "services/adctl/store_commands.h"
+#include "services/common/security_flags.h"
 #include "services/common/usage.h"
 
 // Defined with the store commands (services/adctl/store_commands.cc).
@@ -31,6 +32,8 @@ int main(int argc, char** argv) {
   FLAGS_logtostderr = true;
   FLAGS_minloglevel = 1;
   google::InitGoogleLogging(argv[0]);
+  ad::services::InstallSecurityFromFlagsOrExit(
+      ad::services::SecurityRole::kClient);
 
   ad::adctl::CommandRegistry registry;
   ad::adctl::RegisterStoreCommands(&registry);

@@ -19,6 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/text_escape.h"
 #include "glog/logging.h"
+#include "services/common/security.h"
 #include "services/common/status_convert.h"
 
 namespace ad::services {
@@ -116,8 +117,12 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
     args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
   }
   if (!options.bdp_probe) args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   args);
+  // Plaintext unless a main() installed TLS (security.h).
+  ClientSecurity security = InstalledClientSecurity();
+  if (!security.server_name.empty()) {
+    args.SetSslTargetNameOverride(security.server_name);
+  }
+  return grpc::CreateCustomChannel(address, security.credentials, args);
 }
 
 absl::Status WaitForConnected(grpc::Channel& channel, absl::Duration timeout) {
@@ -138,8 +143,13 @@ absl::Status CheckReachable(grpc::Channel& channel, absl::string_view address,
       return absl::UnavailableError(absl::StrCat(
           "nothing answers at ", address,
           " (connection refused, host unreachable or name not resolved; is "
-          "the server "
-          "running?)"));
+          "the server running?",
+          InstalledClientSecurity().tls
+              ? " Or did the TLS handshake fail? Check "
+                "--tls_ca, --tls_client_cert and the "
+                "server's certificate"
+              : "",
+          ")"));
     }
     // Wakes when the channel's state changes (a connection attempt ended)
     // or at the deadline.

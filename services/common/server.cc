@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "services/common/metrics_http.h"
+#include "services/common/security.h"
 
 namespace ad::services {
 
@@ -72,7 +73,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(options.host, ":", options.port),
-                           grpc::InsecureServerCredentials(), &server->port_);
+                           InstalledServerCredentials(), &server->port_);
   // gRPC sets SO_REUSEPORT by default, which would let a second server
   // silently share a busy port; a busy port must be an error instead.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);

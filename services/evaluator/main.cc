@@ -18,6 +18,7 @@
 #include "glog/logging.h"
 #include "services/common/client.h"
 #include "services/common/flags.h"
+#include "services/common/security_flags.h"
 #include "services/common/server.h"
 #include "services/common/usage.h"
 #include "services/evaluator/evaluator_service.h"
@@ -55,6 +56,8 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
+  ad::services::InstallSecurityFromFlagsOrExit(
+      ad::services::SecurityRole::kServerAndClient);
 
   ad::services::ServerOptions server =
       ad::services::ServerOptionsFromFlags("ad-evaluator", 50054, 9105);

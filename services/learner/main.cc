@@ -29,6 +29,7 @@
 #include "learner/trainer.h"
 #include "services/common/client.h"
 #include "services/common/flags.h"
+#include "services/common/security_flags.h"
 #include "services/common/server.h"
 #include "services/common/usage.h"
 #include "services/learner/learner_service.h"
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
+  ad::services::InstallSecurityFromFlagsOrExit(
+      ad::services::SecurityRole::kServerAndClient);
   namespace al = ad::learner;
   namespace sl = ad::services::learner;
   if (absl::Status s =

@@ -15,6 +15,7 @@
 #include "absl/flags/usage.h"
 #include "glog/logging.h"
 #include "services/common/flags.h"
+#include "services/common/security_flags.h"
 #include "services/common/server.h"
 #include "services/common/usage.h"
 #include "services/store/store_service.h"
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
+  ad::services::InstallSecurityFromFlagsOrExit(
+      ad::services::SecurityRole::kServer);
 
   ad::services::ServerOptions server_options =
       ad::services::ServerOptionsFromFlags("ad-store", /*default_port=*/50052,
