@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "actors/discrete_obs.h"
+#include "actors/grouped_mlp.h"
 #include "actors/torch_util.h"
 #include "common/status_macros.h"
 
@@ -15,107 +16,6 @@ namespace ad::actors {
 namespace {
 
 constexpr char kName[] = "a3c";
-
-// G independent actor-critics ("learners") evaluated and trained as one
-// batch: every parameter has a leading learner dimension, so one batched
-// matmul (baddbmm) runs all G MLPs, and one Adam step updates all of them.
-// Adam is elementwise and the loss is the sum of the learners' own mean
-// losses, so each learner's update depends only on its own streams'
-// experience: G = 1 is the shared-learner A3C, G = streams is one
-// single-stream A3C per stream.
-class GroupedActorCritic {
- public:
-  GroupedActorCritic(int groups, int in, int hidden, int layers,
-                     int num_actions, std::mt19937_64& rng)
-      : groups_(groups) {
-    int width = in;
-    for (int i = 0; i < layers; ++i) {
-      trunk_.push_back(MakeLayer(width, hidden, /*gain=*/1.0, rng));
-      width = hidden;
-    }
-    // Policy head initialised 100x smaller: the first policy is near-uniform.
-    policy_ = MakeLayer(width, num_actions, /*gain=*/0.01, rng);
-    value_ = MakeLayer(width, 1, /*gain=*/1.0, rng);
-  }
-
-  // x: [G, M, in] -> (logits [G, M, A], values [G, M]).
-  std::pair<torch::Tensor, torch::Tensor> Forward(torch::Tensor x) const {
-    for (const Layer& layer : trunk_) x = torch::relu(Apply(layer, x));
-    return {Apply(policy_, x), Apply(value_, x).squeeze(-1)};
-  }
-
-  std::vector<torch::Tensor> parameters() const {
-    std::vector<torch::Tensor> p;
-    for (const Layer& layer : trunk_) {
-      p.push_back(layer.weight);
-      p.push_back(layer.bias);
-    }
-    for (const Layer* layer : {&policy_, &value_}) {
-      p.push_back(layer->weight);
-      p.push_back(layer->bias);
-    }
-    return p;
-  }
-
-  // Scales each learner's gradient so that its own global norm is at most
-  // `max_norm` (per learner, as if each had its own optimiser).
-  void ClipGradNormPerLearner(double max_norm) const {
-    torch::NoGradGuard no_grad;
-    torch::Tensor sq = torch::zeros({groups_});
-    for (const torch::Tensor& p : parameters()) {
-      if (p.grad().defined()) {
-        sq += p.grad().pow(2).reshape({groups_, -1}).sum(1);
-      }
-    }
-    torch::Tensor scale =
-        (max_norm / (sq.sqrt() + 1e-6)).clamp_max(1.0).reshape({groups_, 1, 1});
-    for (const torch::Tensor& p : parameters()) {
-      if (p.grad().defined()) p.grad().mul_(scale);
-    }
-  }
-
- private:
-  struct Layer {
-    torch::Tensor weight;  // [G, out, in]
-    torch::Tensor bias;    // [G, 1, out]
-  };
-
-  // Each learner's layer uniform in +-(gain / sqrt(fan_in)) (LibTorch's
-  // default range when gain = 1), drawn from `rng` learner by learner.
-  Layer MakeLayer(int in, int out, double gain, std::mt19937_64& rng) const {
-    const double bound = gain / std::sqrt(static_cast<double>(in));
-    std::uniform_real_distribution<float> dist(static_cast<float>(-bound),
-                                               static_cast<float>(bound));
-    std::vector<float> w(static_cast<size_t>(groups_) * out * in);
-    std::vector<float> b(static_cast<size_t>(groups_) * out);
-    for (int g = 0; g < groups_; ++g) {
-      for (int k = 0; k < out * in; ++k) {
-        w[static_cast<size_t>(g) * out * in + k] = dist(rng);
-      }
-      for (int k = 0; k < out; ++k) {
-        b[static_cast<size_t>(g) * out + k] = dist(rng);
-      }
-    }
-    Layer layer;
-    layer.weight =
-        torch::from_blob(w.data(), {groups_, out, in}, torch::kFloat32)
-            .clone()
-            .set_requires_grad(true);
-    layer.bias = torch::from_blob(b.data(), {groups_, 1, out}, torch::kFloat32)
-                     .clone()
-                     .set_requires_grad(true);
-    return layer;
-  }
-
-  static torch::Tensor Apply(const Layer& layer, const torch::Tensor& x) {
-    return torch::baddbmm(layer.bias, x, layer.weight.transpose(1, 2));
-  }
-
-  const int64_t groups_;
-  std::vector<Layer> trunk_;
-  Layer policy_;
-  Layer value_;
-};
 
 class A3cAgent : public SourceAgent {
  public:
@@ -138,9 +38,12 @@ class A3cAgent : public SourceAgent {
         values_(actions_.size()),
         probs_(static_cast<size_t>(n_) * num_actions_) {
     std::mt19937_64 init_rng = StreamRng(spec.seed, /*stream=*/1);
-    net_ = std::make_unique<GroupedActorCritic>(groups_, width_, options.hidden,
-                                                options.layers, num_actions_,
-                                                init_rng);
+    // Policy head initialised 100x smaller: the first policy is near-uniform.
+    net_ = std::make_unique<GroupedMlp>(
+        groups_, width_, options.hidden, options.layers,
+        std::vector<GroupedMlp::Head>{{num_actions_, /*gain=*/0.01},
+                                      {/*size=*/1, /*gain=*/1.0}},
+        init_rng);
     optimizer_ = std::make_unique<torch::optim::Adam>(
         net_->parameters(), torch::optim::AdamOptions(options.learning_rate)
                                 .betas({options.adam_beta1, options.adam_beta2})
@@ -154,7 +57,7 @@ class A3cAgent : public SourceAgent {
     encoder_->Encode(obs, n_, x);
     return TorchCall("a3c act", [&] {
       torch::NoGradGuard no_grad;
-      auto [logits, values] = net_->Forward(torch::from_blob(
+      auto [logits, values] = PolicyAndValue(torch::from_blob(
           x, {groups_, n_ / groups_, width_}, torch::kFloat32));
       torch::Tensor probs =
           torch::softmax(logits, /*dim=*/2).reshape({n_, num_actions_});
@@ -193,6 +96,12 @@ class A3cAgent : public SourceAgent {
   }
 
  private:
+  // x: [G, M, width] -> (logits [G, M, A], values [G, M]).
+  std::pair<torch::Tensor, torch::Tensor> PolicyAndValue(torch::Tensor x) {
+    std::vector<torch::Tensor> out = net_->Forward(std::move(x));
+    return {out[0], out[1].squeeze(-1)};
+  }
+
   // One Adam step on the rollout just completed.
   void Update() {
     const int T = options_.rollout_len;
@@ -200,9 +109,9 @@ class A3cAgent : public SourceAgent {
     {
       torch::NoGradGuard no_grad;
       torch::Tensor v =
-          net_->Forward(torch::from_blob(next_features_.data(),
-                                         {groups_, n_ / groups_, width_},
-                                         torch::kFloat32))
+          PolicyAndValue(torch::from_blob(next_features_.data(),
+                                          {groups_, n_ / groups_, width_},
+                                          torch::kFloat32))
               .second.contiguous();
       std::memcpy(bootstrap.data(), v.data_ptr<float>(), sizeof(float) * n_);
     }
@@ -248,7 +157,7 @@ class A3cAgent : public SourceAgent {
         torch::from_blob(advantages.data(), {T, n_}, torch::kFloat32));
     torch::Tensor ret =
         by_learner(torch::from_blob(returns.data(), {T, n_}, torch::kFloat32));
-    auto [logits, values] = net_->Forward(x);
+    auto [logits, values] = PolicyAndValue(x);
     torch::Tensor log_probs = torch::log_softmax(logits, /*dim=*/2);
     // Each learner's own mean losses, summed over learners.
     torch::Tensor entropy =
@@ -271,9 +180,9 @@ class A3cAgent : public SourceAgent {
   const int n_;       // streams
   const int groups_;  // independent learners, n_ / groups_ streams each
   const int num_actions_;
-  const int width_;      // encoded features per observation
-  std::mt19937_64 rng_;  // action sampling
-  std::unique_ptr<GroupedActorCritic> net_;
+  const int width_;                  // encoded features per observation
+  std::mt19937_64 rng_;              // action sampling
+  std::unique_ptr<GroupedMlp> net_;  // heads: policy logits, value
   std::unique_ptr<torch::optim::Adam> optimizer_;
   int t_ = 0;  // step within the rollout
   // The rollout, [rollout_len][stream] (features: [..][width]).

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "actors/discrete_obs.h"
+#include "actors/grouped_mlp.h"
 #include "actors/torch_util.h"
 #include "common/status_macros.h"
 
@@ -16,36 +17,6 @@ namespace ad::actors {
 namespace {
 
 constexpr char kName[] = "dqn";
-
-struct QNetworkImpl : torch::nn::Module {
-  QNetworkImpl(int in, int hidden, int layers, int num_actions,
-               std::mt19937_64& rng) {
-    int width = in;
-    for (int i = 0; i < layers; ++i) {
-      trunk.push_back(register_module(absl::StrCat("trunk", i),
-                                      torch::nn::Linear(width, hidden)));
-      InitLinear(trunk.back(), rng);
-      width = hidden;
-    }
-    head = register_module("head", torch::nn::Linear(width, num_actions));
-    InitLinear(head, rng);
-  }
-  torch::Tensor forward(torch::Tensor x) {
-    for (auto& layer : trunk) x = torch::relu(layer->forward(x));
-    return head->forward(x);
-  }
-  std::vector<torch::nn::Linear> trunk;
-  torch::nn::Linear head{nullptr};
-};
-TORCH_MODULE(QNetwork);
-
-// Copies every parameter of `from` into `to` (same architecture).
-void CopyParameters(QNetwork& from, QNetwork& to) {
-  torch::NoGradGuard no_grad;
-  auto src = from->parameters();
-  auto dst = to->parameters();
-  for (size_t i = 0; i < src.size(); ++i) dst[i].copy_(src[i]);
-}
 
 // One replayed sequence: L transitions and L + 1 observations.
 struct Sequence {
@@ -62,23 +33,27 @@ class DqnAgent : public SourceAgent {
       : options_(options),
         encoder_(std::move(encoder)),
         n_(spec.num_streams),
+        groups_(options.actors_per_learner == 0
+                    ? 1
+                    : spec.num_streams / options.actors_per_learner),
         num_actions_(spec.space.num_actions),
         obs_dim_(spec.space.obs_dim),
         width_(encoder_->width()),
         decay_episodes_(std::max(
             1.0, options.epsilon_decay_fraction * spec.episodes_per_stream)),
         rng_(StreamRng(spec.seed, /*stream=*/0)),
-        online_(nullptr),
-        target_(nullptr),
         pending_(spec.num_streams),
         episodes_(spec.num_streams, 0),
+        replay_(groups_),
+        replay_next_(groups_, 0),
         features_(static_cast<size_t>(n_) * width_) {
     std::mt19937_64 init_rng = StreamRng(spec.seed, /*stream=*/1);
-    online_ = QNetwork(width_, options.hidden, options.layers, num_actions_,
-                       init_rng);
-    target_ = QNetwork(width_, options.hidden, options.layers, num_actions_,
-                       init_rng);
-    CopyParameters(online_, target_);
+    const std::vector<GroupedMlp::Head> head = {{num_actions_, /*gain=*/1.0}};
+    online_ = std::make_unique<GroupedMlp>(groups_, width_, options.hidden,
+                                           options.layers, head, init_rng);
+    target_ = std::make_unique<GroupedMlp>(groups_, width_, options.hidden,
+                                           options.layers, head, init_rng);
+    target_->CopyFrom(*online_);
     optimizer_ = std::make_unique<torch::optim::Adam>(
         online_->parameters(), torch::optim::AdamOptions(options.learning_rate)
                                    .betas({0.9, 0.999})
@@ -93,8 +68,9 @@ class DqnAgent : public SourceAgent {
       torch::NoGradGuard no_grad;
       torch::Tensor q =
           online_
-              ->forward(torch::from_blob(features_.data(), {n_, width_},
-                                         torch::kFloat32))
+              ->Forward(torch::from_blob(features_.data(),
+                                         {groups_, n_ / groups_, width_},
+                                         torch::kFloat32))[0]
               .contiguous();
       const float* qs = q.data_ptr<float>();
       std::uniform_real_distribution<double> u(0, 1);
@@ -131,7 +107,7 @@ class DqnAgent : public SourceAgent {
       s.obs.insert(s.obs.end(), next.begin(), next.end());
       episodes_[i] += step.dones[i];
       if (static_cast<int>(s.actions.size()) == L) {
-        AddToReplay(s);
+        AddToReplay(i / (n_ / groups_), s);
         s.actions.erase(s.actions.begin(), s.actions.begin() + stride);
         s.rewards.erase(s.rewards.begin(), s.rewards.begin() + stride);
         s.dones.erase(s.dones.begin(), s.dones.begin() + stride);
@@ -140,95 +116,119 @@ class DqnAgent : public SourceAgent {
       }
     }
     if (++steps_ % options_.train_every != 0 ||
-        static_cast<int>(replay_.size()) < options_.min_replay) {
+        // Streams step together, so every learner's replay fills alike.
+        static_cast<int>(replay_[0].size()) < options_.min_replay) {
       return absl::OkStatus();
     }
     return TorchCall("dqn update", [&] { Update(); });
   }
 
  private:
-  void AddToReplay(const Sequence& s) {
-    if (static_cast<int>(replay_.size()) < options_.replay_capacity) {
-      replay_.push_back(s);
+  void AddToReplay(int learner, const Sequence& s) {
+    std::vector<Sequence>& replay = replay_[learner];
+    int& next = replay_next_[learner];
+    if (static_cast<int>(replay.size()) < options_.replay_capacity) {
+      replay.push_back(s);
     } else {
-      replay_[replay_next_] = s;
+      replay[next] = s;
     }
-    replay_next_ = (replay_next_ + 1) % options_.replay_capacity;
+    next = (next + 1) % options_.replay_capacity;
   }
 
+  // One Adam step per learner, each on `batch_size` sequences of its own
+  // replay.
   void Update() {
+    const int G = groups_;
     const int B = options_.batch_size;
     const int L = options_.sequence_len;
-    std::vector<float> x(static_cast<size_t>(B) * (L + 1) * width_);
-    std::vector<int64_t> actions(static_cast<size_t>(B) * L);
-    std::vector<const Sequence*> batch(B);
-    std::uniform_int_distribution<size_t> pick(0, replay_.size() - 1);
-    for (int b = 0; b < B; ++b) {
-      batch[b] = &replay_[pick(rng_)];
-      encoder_->Encode(batch[b]->obs, L + 1,
-                       x.data() + static_cast<size_t>(b) * (L + 1) * width_);
-      for (int t = 0; t < L; ++t) actions[b * L + t] = batch[b]->actions[t];
+    std::vector<float> x(static_cast<size_t>(G) * B * (L + 1) * width_);
+    std::vector<int64_t> actions(static_cast<size_t>(G) * B * L);
+    std::vector<const Sequence*> batch(static_cast<size_t>(G) * B);
+    for (int g = 0; g < G; ++g) {
+      std::uniform_int_distribution<size_t> pick(0, replay_[g].size() - 1);
+      for (int b = 0; b < B; ++b) {
+        const size_t gb = static_cast<size_t>(g) * B + b;
+        batch[gb] = &replay_[g][pick(rng_)];
+        encoder_->Encode(batch[gb]->obs, L + 1,
+                         x.data() + gb * (L + 1) * width_);
+        for (int t = 0; t < L; ++t) {
+          actions[gb * L + t] = batch[gb]->actions[t];
+        }
+      }
     }
-    torch::Tensor features =
-        torch::from_blob(x.data(), {B, L + 1, width_}, torch::kFloat32);
+    torch::Tensor features = torch::from_blob(
+        x.data(), {G, static_cast<int64_t>(B) * (L + 1), width_},
+        torch::kFloat32);
     // Max target-network values of o_1 .. o_L.
-    std::vector<float> next_max(static_cast<size_t>(B) * L);
+    std::vector<float> next_max(static_cast<size_t>(G) * B * L);
     {
       torch::NoGradGuard no_grad;
-      torch::Tensor q_next = std::get<0>(
-          target_->forward(features.slice(1, 1, L + 1)).max(/*dim=*/2));
-      q_next = q_next.contiguous();
+      torch::Tensor q_next =
+          std::get<0>(target_->Forward(features)[0]
+                          .reshape({G, B, L + 1, num_actions_})
+                          .slice(2, 1, L + 1)
+                          .max(/*dim=*/3))
+              .contiguous();
       std::memcpy(next_max.data(), q_next.data_ptr<float>(),
                   sizeof(float) * next_max.size());
     }
     // Peng's Q(lambda) returns, backwards along each sequence.
-    std::vector<float> targets(static_cast<size_t>(B) * L);
+    std::vector<float> targets(next_max.size());
     const float gamma = static_cast<float>(options_.discount);
     const float lambda = static_cast<float>(options_.lambda);
-    for (int b = 0; b < B; ++b) {
-      float g = next_max[b * L + L - 1];
+    for (size_t gb = 0; gb < batch.size(); ++gb) {
+      float g = next_max[gb * L + L - 1];
       for (int t = L - 1; t >= 0; --t) {
-        const size_t k = static_cast<size_t>(b) * L + t;
-        const float not_done = batch[b]->dones[t] != 0 ? 0.0f : 1.0f;
+        const size_t k = gb * L + t;
+        const float not_done = batch[gb]->dones[t] != 0 ? 0.0f : 1.0f;
         const float blend =
             t == L - 1 ? next_max[k] : (1 - lambda) * next_max[k] + lambda * g;
-        g = batch[b]->rewards[t] + gamma * not_done * blend;
+        g = batch[gb]->rewards[t] + gamma * not_done * blend;
         targets[k] = g;
       }
     }
-    torch::Tensor q = online_->forward(features.slice(1, 0, L));  // [B, L, A]
-    torch::Tensor a = torch::from_blob(actions.data(), {B, L, 1}, torch::kLong);
-    torch::Tensor q_taken = q.gather(2, a).squeeze(2);
+    torch::Tensor q = online_->Forward(features)[0]
+                          .reshape({G, B, L + 1, num_actions_})
+                          .slice(2, 0, L);  // [G, B, L, A]
+    torch::Tensor a =
+        torch::from_blob(actions.data(), {G, B, L, 1}, torch::kLong);
+    torch::Tensor q_taken = q.gather(3, a).squeeze(3);
     torch::Tensor target =
-        torch::from_blob(targets.data(), {B, L}, torch::kFloat32);
-    torch::Tensor loss = torch::smooth_l1_loss(q_taken, target);
+        torch::from_blob(targets.data(), {G, B, L}, torch::kFloat32);
+    // Each learner's own mean Huber loss, summed over learners.
+    torch::Tensor loss =
+        torch::smooth_l1_loss(q_taken, target, at::Reduction::None)
+            .reshape({G, -1})
+            .mean(1)
+            .sum();
     optimizer_->zero_grad();
     loss.backward();
     if (options_.max_grad_norm > 0) {
-      torch::nn::utils::clip_grad_norm_(online_->parameters(),
-                                        options_.max_grad_norm);
+      online_->ClipGradNormPerLearner(options_.max_grad_norm);
     }
     optimizer_->step();
     if (++updates_ % options_.target_update_period == 0) {
-      CopyParameters(online_, target_);
+      target_->CopyFrom(*online_);
     }
   }
 
   const DqnOptions options_;
   const std::unique_ptr<ObservationEncoder> encoder_;
   const int n_;
+  const int groups_;  // independent learners, n_ / groups_ streams each
   const int num_actions_;
   const int obs_dim_;
   const int width_;
   const double decay_episodes_;
   std::mt19937_64 rng_;  // exploration and replay sampling
-  QNetwork online_;
-  QNetwork target_;
+  std::unique_ptr<GroupedMlp> online_;
+  std::unique_ptr<GroupedMlp> target_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   std::vector<Sequence> pending_;  // per stream, the sequence being filled
   std::vector<int> episodes_;      // completed, per stream
-  std::vector<Sequence> replay_;   // ring of at most replay_capacity
-  int replay_next_ = 0;
+  // Per learner, a ring of at most replay_capacity sequences.
+  std::vector<std::vector<Sequence>> replay_;
+  std::vector<int> replay_next_;
   int64_t steps_ = 0;
   int64_t updates_ = 0;
   std::vector<float> features_;  // scratch, [stream][width]
@@ -260,6 +260,7 @@ absl::StatusOr<DqnOptions> DqnOptions::FromParams(const SourceParams& p) {
   AD_RETURN_IF_ERROR(get_int("min_replay", &o.min_replay));
   AD_RETURN_IF_ERROR(get_int("train_every", &o.train_every));
   AD_RETURN_IF_ERROR(get_int("target_update_period", &o.target_update_period));
+  AD_RETURN_IF_ERROR(get_int("actors_per_learner", &o.actors_per_learner));
   AD_ASSIGN_OR_RETURN(o.epsilon_start,
                       p.Double(kName, "epsilon_start", o.epsilon_start));
   AD_ASSIGN_OR_RETURN(o.epsilon_end,
@@ -316,6 +317,13 @@ absl::Status DqnOptions::Validate() const {
 absl::StatusOr<std::unique_ptr<SourceAgent>> MakeDqnAgent(
     const TaskSpec& spec, const SourceParams& params) {
   AD_ASSIGN_OR_RETURN(DqnOptions options, DqnOptions::FromParams(params));
+  if (options.actors_per_learner > 0 &&
+      spec.num_streams % options.actors_per_learner != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dqn.streams (", spec.num_streams,
+                     ") must be a multiple of dqn.actors_per_learner (",
+                     options.actors_per_learner, ")"));
+  }
   AD_ASSIGN_OR_RETURN(std::unique_ptr<OneHotEncoder> encoder,
                       OneHotEncoder::Create(spec.space));
   std::unique_ptr<SourceAgent> agent;

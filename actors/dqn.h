@@ -1,16 +1,20 @@
 // DQN with Peng's Q(lambda) targets over replayed sequences: the paper's
 // Watermaze source (Table 5), adapted to the Dark environments.
 //
-// The task's streams share one Q-network and one replay (a distributed DQN
-// with `num_streams` actors). Each stream acts epsilon-greedily, epsilon
-// annealed linearly from epsilon_start to epsilon_end over the first
-// epsilon_decay_fraction of its episode budget (Table 5's fixed 0.01 would
-// not explore an unseen room from scratch). Every stream's transitions are
-// cut into overlapping sequences of `sequence_len` transitions (consecutive
-// sequences share `sequence_overlap`), which may cross episode boundaries.
-// After every `train_every` batched steps, once the replay holds
-// `min_replay` sequences, one Adam step is taken on `batch_size` sequences
-// sampled uniformly, with targets computed backwards along each sequence:
+// The task's streams are split into learners of `actors_per_learner`
+// consecutive streams (0: all streams share one Q-network and one replay, a
+// distributed DQN with `num_streams` actors; 1: every stream is its own
+// single-stream DQN with its own replay). All learners run batched in one
+// set of tensors (actors/grouped_mlp.h); each samples only its own replay. Each
+// stream acts epsilon-greedily, epsilon annealed linearly from epsilon_start to
+// epsilon_end over the first epsilon_decay_fraction of its episode budget
+// (Table 5's fixed 0.01 would not explore an unseen room from scratch). Every
+// stream's transitions are cut into overlapping sequences of `sequence_len`
+// transitions (consecutive sequences share `sequence_overlap`), which may cross
+// episode boundaries. After every `train_every` batched steps, once the replay
+// holds `min_replay` sequences, one Adam step is taken on `batch_size`
+// sequences sampled uniformly, with targets computed backwards along each
+// sequence:
 //   G_t = r_t + gamma (1 - d_t) [(1 - lambda) max_a Q'(o_{t+1}, a)
 //                                + lambda G_{t+1}],
 // bootstrapped at the end of the sequence with max_a Q'(o_L, a), where Q' is
@@ -23,7 +27,8 @@
 // Preset keys (prefix "dqn."): learning_rate, discount, lambda, hidden,
 // layers, batch_size, sequence_len, sequence_overlap, replay_capacity,
 // min_replay, train_every, target_update_period, epsilon_start, epsilon_end,
-// epsilon_decay_fraction, max_grad_norm, adam_eps.
+// epsilon_decay_fraction, max_grad_norm (per learner), adam_eps,
+// actors_per_learner.
 #ifndef AD_ACTORS_DQN_H_
 #define AD_ACTORS_DQN_H_
 
@@ -53,6 +58,7 @@ struct DqnOptions {
   double epsilon_decay_fraction = 0.5;  // of the episode budget
   double max_grad_norm = 10;            // Table 5
   double adam_eps = 1e-6;               // Table 5
+  int actors_per_learner = 0;           // streams per learner; 0: all
   static absl::StatusOr<DqnOptions> FromParams(const SourceParams& p);
   absl::Status Validate() const;
 };
