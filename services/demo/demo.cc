@@ -228,17 +228,23 @@ class Demo {
           mine.push_back(missing[i]);
         const std::string name = absl::StrCat("actor-", run.label, "-", a);
         AD_ASSIGN_OR_RETURN(Ports ports, PickPorts());
-        AD_RETURN_IF_ERROR(sup_.Start(
-            name, "ad-actor",
-            {absl::StrCat("--family=", o_.env),
-             absl::StrCat("--tasks=", absl::StrJoin(mine, " ")),
-             absl::StrCat("--source=", run.source),
-             absl::StrCat("--preset=", o_.actor_preset),
-             absl::StrCat("--env=", Loopback(env_ports_.grpc)),
-             absl::StrCat("--sink=store:", Loopback(store_ports_.grpc)),
-             absl::StrCat("--metrics_port=", ports.metrics),
-             "--parallel_tasks=1", "--torch_threads=1"},
-            /*daemon=*/false));
+        std::vector<std::string> args = {
+            absl::StrCat("--family=", o_.env),
+            absl::StrCat("--tasks=", absl::StrJoin(mine, " ")),
+            absl::StrCat("--source=", run.source),
+            absl::StrCat("--preset=", o_.actor_preset),
+            absl::StrCat("--env=", Loopback(env_ports_.grpc)),
+            absl::StrCat("--sink=store:", Loopback(store_ports_.grpc)),
+            absl::StrCat("--metrics_port=", ports.metrics),
+            "--parallel_tasks=1",
+            "--torch_threads=1"};
+        if (run.label == "heldout") {
+          // The source's own curve needs a few streams per goal, not all.
+          args.push_back(absl::StrCat("--set=", run.source,
+                                      ".streams=", o_.heldout_streams));
+        }
+        AD_RETURN_IF_ERROR(
+            sup_.Start(name, "ad-actor", args, /*daemon=*/false));
         std::fprintf(stderr, "   %s: %zu goals (log %s)\n", name.c_str(),
                      mine.size(), sup_.LogPath(name).c_str());
         jobs.push_back(name);
@@ -263,6 +269,11 @@ class Demo {
 
   absl::Status Train(const std::string& name, const std::string& source,
                      const std::string& label, int64_t steps) {
+    // ED's expert histories do not improve: no subsampling.
+    const int stride =
+        label == "ed" ? 0
+                      : (o_.episode_stride > 0 ? o_.episode_stride
+                                               : DefaultEpisodeStride(source));
     Stage(absl::StrFormat(
         "learner: %s on %s histories (checkpoints in %s)",
         label == "ed" ? "Expert Distillation" : "Algorithm Distillation",
@@ -273,8 +284,10 @@ class Demo {
         args.end(),
         {absl::StrCat("--store=", Loopback(store_ports_.grpc)),
          absl::StrCat("--preset=", o_.learner_preset),
-         absl::StrCat("--set=data.env=", o_.env, ";data.source=", source,
-                      steps > 0 ? absl::StrCat(";train.steps=", steps) : ""),
+         absl::StrCat(
+             "--set=data.env=", o_.env, ";data.source=", source,
+             steps > 0 ? absl::StrCat(";train.steps=", steps) : "",
+             stride > 0 ? absl::StrCat(";data.episode_stride=", stride) : ""),
          absl::StrCat("--checkpoint_dir=", CheckpointDir(label)),
          absl::StrCat("--threads=", o_.threads), "--exit_when_done",
          "--progress=false"});
@@ -379,6 +392,13 @@ class Demo {
 
 }  // namespace
 
+int DefaultEpisodeStride(const std::string& source) {
+  // Measured in docs/science.md (held-out Dark Room, episodes 31-40).
+  if (source == "a3c") return 32;
+  if (source == "dqn") return 16;
+  return 0;
+}
+
 absl::Status DemoOptions::Validate() const {
   if (out_dir.empty()) return absl::InvalidArgumentError("out_dir is empty");
   if (bin_dir.empty()) return absl::InvalidArgumentError("bin_dir is empty");
@@ -397,6 +417,14 @@ absl::Status DemoOptions::Validate() const {
   if (eval_seeds < 1 || eval_episodes < 1) {
     return absl::InvalidArgumentError(
         "eval_seeds and eval_episodes must be >= 1");
+  }
+  if (episode_stride < 0 || episode_stride > 1000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "episode_stride = ", episode_stride, " is outside [0, 1000]"));
+  }
+  if (heldout_streams < 1 || heldout_streams > 1024) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "heldout_streams = ", heldout_streams, " is outside [1, 1024]"));
   }
   if (ad_steps < 0 || ed_steps < 0) {
     return absl::InvalidArgumentError("ad_steps and ed_steps must be >= 0");

@@ -28,13 +28,17 @@ struct DemoOptions {
   std::string out_dir = "runs/demo";  // store, checkpoints, logs, results
   std::string bin_dir;                // the project's binaries
   std::string env = "darkroom";
-  std::string source = "tabular_q";  // the source AD distils (README)
+  std::string source = "a3c";  // the source AD distils (README)
   std::string actor_preset = "cpu-demo";
   std::string learner_preset = "cpu-demo";
   int actors = 2;        // source-RL actor processes
   int64_t ad_steps = 0;  // learner steps for AD; 0: the preset's
   int64_t ed_steps = 0;  // learner steps for ED; 0: the preset's
-  int threads = 2;       // LibTorch threads of learner/evaluator
+  // The learner keeps every k-th episode of each history
+  // (data.episode_stride); 0: DefaultEpisodeStride(source).
+  int episode_stride = 0;
+  int heldout_streams = 4;  // source streams per held-out goal (its curve)
+  int threads = 2;          // LibTorch threads of learner/evaluator
   double train_fraction = envs::kDefaultTrainFraction;  // task split
   uint64_t split_seed = envs::kDefaultSplitSeed;
   int eval_seeds = 10;           // evaluation seeds per held-out goal
@@ -45,6 +49,12 @@ struct DemoOptions {
 
   absl::Status Validate() const;
 };
+
+// The episode stride at which AD distils `source`'s cpu-demo histories into
+// a faster in-context learner (docs/science.md: AD improves about as much
+// per episode as its source does per k episodes, so k sets the pace), or 0
+// for "the learner preset's" (tabular_q: 4).
+int DefaultEpisodeStride(const std::string& source);
 
 absl::Status RunDemo(const DemoOptions& options);
 

@@ -19,9 +19,9 @@ ABSL_FLAG(std::string, out, "runs/demo",
 ABSL_FLAG(std::string, bin_dir, "",
           "directory of the project binaries; empty: this binary's directory");
 ABSL_FLAG(std::string, env, "darkroom", "environment family");
-ABSL_FLAG(std::string, source, "tabular_q",
-          "source algorithm AD distils: tabular_q (meets the in-context bar "
-          "at the cpu-demo preset), a3c (the paper's), dqn, noisy_expert");
+ABSL_FLAG(std::string, source, "a3c",
+          "source algorithm AD distils: a3c (the paper's; single-stream "
+          "learners at the cpu-demo preset), tabular_q, dqn, noisy_expert");
 ABSL_FLAG(std::string, actor_preset, "cpu-demo", "ad-actor preset");
 ABSL_FLAG(std::string, learner_preset, "cpu-demo", "ad-learner preset");
 ABSL_FLAG(int, actors, 2, "source-RL actor processes");
@@ -29,6 +29,12 @@ ABSL_FLAG(int64_t, ad_steps, 0,
           "AD learner steps; 0: the preset's (cpu-demo: 6000)");
 ABSL_FLAG(int64_t, ed_steps, 600,
           "ED learner steps (expert data is learnt fast); 0: the preset's");
+ABSL_FLAG(int, episode_stride, 0,
+          "AD learns from every k-th episode of each history; 0: the "
+          "source's default (a3c 32, dqn 16, else the learner "
+          "preset's)");
+ABSL_FLAG(int, heldout_streams, 4,
+          "source streams per held-out goal, for the source's own curve");
 ABSL_FLAG(int, threads, 2, "LibTorch threads of the learner and evaluator");
 ABSL_FLAG(double, train_fraction, ad::envs::kDefaultTrainFraction,
           "train share of the task split");
@@ -67,6 +73,8 @@ int main(int argc, char** argv) {
   o.ad_steps = absl::GetFlag(FLAGS_ad_steps);
   o.ed_steps = absl::GetFlag(FLAGS_ed_steps);
   o.threads = absl::GetFlag(FLAGS_threads);
+  o.episode_stride = absl::GetFlag(FLAGS_episode_stride);
+  o.heldout_streams = absl::GetFlag(FLAGS_heldout_streams);
   o.train_fraction = absl::GetFlag(FLAGS_train_fraction);
   o.split_seed = absl::GetFlag(FLAGS_split_seed);
   o.eval_seeds = absl::GetFlag(FLAGS_eval_seeds);
