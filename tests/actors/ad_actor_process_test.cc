@@ -65,28 +65,34 @@ TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
   // A run that cannot finish (a million episodes per stream), so exactly the
   // first two of the 8 tasks are running when SIGTERM arrives, whatever the
   // machine's speed. (The cpu-demo budget finishes a task in seconds on an
-  // idle machine: counting after a fixed sleep saw 2 or 4 tasks.)
+  // idle machine: counting after a fixed sleep saw 2 or 4 tasks.) The stream
+  // count is set here, not taken from the preset, so tuning the preset cannot
+  // change what this test expects.
+  constexpr int kStreams = 16;
+  constexpr int kRunningTasks = 2;
   auto actor = Subprocess::Start(
       {BinaryPath("ad-actor"), "--source=a3c", "--preset=cpu-demo",
-       "--set=a3c.episodes=1000000", "--family=darkroom", "--split=train",
+       absl::StrCat("--set=a3c.episodes=1000000,a3c.streams=", kStreams),
+       "--family=darkroom", "--split=train",
        "--max_tasks=8", "--parallel_tasks=2", "--chunk_transitions=256",
        absl::StrCat("--metrics_port=", metrics_port), "--sink=file:" + dir},
       dir + ".log");
   ASSERT_TRUE(actor.ok()) << actor.status();
   ASSERT_TRUE(WaitForPort(metrics_port, absl::Seconds(30)).ok());
-  // Waits for a condition, not a time: both tasks' 16 streams have finished
-  // 10 episodes on average (2 x 16 x 10 episodes counted), so every stream
-  // has recorded whole episodes. The deadline only bounds a broken actor.
+  // Waits for a condition, not a time: both tasks' streams have finished 10
+  // episodes on average (2 x 16 x 10 episodes counted), so every stream has
+  // recorded whole episodes. The deadline only bounds a broken actor.
   std::string metrics;
   double episodes = 0;
   const absl::Time deadline = absl::Now() + absl::Minutes(5);
-  while (absl::Now() < deadline && episodes < 2 * 16 * 10) {
+  constexpr double kEpisodesBeforeSigterm = kRunningTasks * kStreams * 10;
+  while (absl::Now() < deadline && episodes < kEpisodesBeforeSigterm) {
     metrics = testing::ScrapeMetrics(metrics_port);
     episodes = testing::MetricValue(metrics,
                                     "ad_actor_episodes_total{source=\"a3c\"}");
     absl::SleepFor(absl::Milliseconds(100));
   }
-  ASSERT_GE(episodes, 2 * 16 * 10) << metrics;
+  ASSERT_GE(episodes, kEpisodesBeforeSigterm) << metrics;
   EXPECT_NE(metrics.find("ad_actor_env_steps_total{source=\"a3c\"}"),
             std::string::npos)
       << metrics;
@@ -100,10 +106,10 @@ TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
 
   auto histories = actors::ReadHistoryDirectory(dir);
   ASSERT_TRUE(histories.ok()) << histories.status();
-  // The two running tasks' 16 streams each were recorded and flushed; none is
+  // The two running tasks' streams were all recorded and flushed; none is
   // complete; each holds everything up to the step it stopped at (the
   // streams of a task step together, so they all have the same length).
-  ASSERT_EQ(histories->size(), 32u);
+  ASSERT_EQ(histories->size(), static_cast<size_t>(kRunningTasks * kStreams));
   for (const auto& h : *histories) {
     EXPECT_FALSE(h.meta.complete()) << h.meta.history_id();
     EXPECT_GT(h.meta.length(), 0u);
