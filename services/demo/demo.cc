@@ -13,6 +13,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "actors/source_params.h"
+#include "actors/source_registry.h"
 #include "ad/v1/evaluator.grpc.pb.h"
 #include "ad/v1/learner.grpc.pb.h"
 #include "ad/v1/store.grpc.pb.h"
@@ -207,6 +209,13 @@ class Demo {
       const std::vector<std::string>* tasks;
       std::string label;
     };
+    // The preset says how many streams and episodes each goal gets, so the
+    // progress line can show an ETA: it counts the store's transitions
+    // against what is there now plus what the actors started here will add.
+    AD_ASSIGN_OR_RETURN(const actors::SourceParams params,
+                        actors::SourceParams::LoadPreset(o_.actor_preset));
+    AD_ASSIGN_OR_RETURN(auto stats_before, StoreStats(*store_));
+    uint64_t expected_transitions = stats_before.transitions();
     std::vector<std::string> jobs;
     for (const Run& run : {Run{o_.source, o_.actors, &split.train, "train"},
                            Run{"expert", 1, &split.train, "expert"},
@@ -221,6 +230,16 @@ class Demo {
                      run.source.c_str(), run.label.c_str());
         continue;
       }
+      actors::SourceParams run_params = params;
+      if (run.label == "heldout") {
+        AD_RETURN_IF_ERROR(run_params.Override(
+            absl::StrCat(run.source, ".streams=", o_.heldout_streams)));
+      }
+      AD_ASSIGN_OR_RETURN(const actors::SourceBudget budget,
+                          actors::BudgetFor(run.source, run_params));
+      expected_transitions += static_cast<uint64_t>(missing.size()) *
+                              budget.streams * budget.episodes *
+                              family->space().episode_len;
       const int n = std::min<int>(run.processes, missing.size());
       for (int a = 0; a < n; ++a) {
         std::vector<std::string> mine;
@@ -250,7 +269,7 @@ class Demo {
         jobs.push_back(name);
       }
     }
-    Progress progress("source RL", "transitions", 0);
+    Progress progress("source RL", "transitions", expected_transitions);
     auto tick = [&] {
       auto stats = StoreStats(*store_);
       if (!stats.ok()) return;

@@ -73,8 +73,8 @@ TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
   auto actor = Subprocess::Start(
       {BinaryPath("ad-actor"), "--source=a3c", "--preset=cpu-demo",
        absl::StrCat("--set=a3c.episodes=1000000,a3c.streams=", kStreams),
-       "--family=darkroom", "--split=train",
-       "--max_tasks=8", "--parallel_tasks=2", "--chunk_transitions=256",
+       "--family=darkroom", "--split=train", "--max_tasks=8",
+       "--parallel_tasks=2", "--chunk_transitions=256",
        absl::StrCat("--metrics_port=", metrics_port), "--sink=file:" + dir},
       dir + ".log");
   ASSERT_TRUE(actor.ok()) << actor.status();
