@@ -208,6 +208,7 @@ class Demo {
       int processes;
       const std::vector<std::string>* tasks;
       std::string label;
+      std::string set;  // a preset override (`--set`), empty for none
     };
     // The preset says how many streams and episodes each goal gets, so the
     // progress line can show an ETA: it counts the store's transitions
@@ -217,9 +218,13 @@ class Demo {
     AD_ASSIGN_OR_RETURN(auto stats_before, StoreStats(*store_));
     uint64_t expected_transitions = stats_before.transitions();
     std::vector<std::string> jobs;
-    for (const Run& run : {Run{o_.source, o_.actors, &split.train, "train"},
-                           Run{"expert", 1, &split.train, "expert"},
-                           Run{o_.source, 1, &split.test, "heldout"}}) {
+    // The source's own curve needs a few streams per held-out goal, not all.
+    const std::string heldout_set =
+        absl::StrCat(o_.source, ".streams=", o_.heldout_streams);
+    for (const Run& run :
+         {Run{o_.source, o_.actors, &split.train, "train", ""},
+          Run{"expert", 1, &split.train, "expert", ""},
+          Run{o_.source, 1, &split.test, "heldout", heldout_set}}) {
       AD_ASSIGN_OR_RETURN(
           std::vector<std::string> missing,
           MissingTasks(*store_, o_.env, *run.tasks, run.source));
@@ -231,10 +236,7 @@ class Demo {
         continue;
       }
       actors::SourceParams run_params = params;
-      if (run.label == "heldout") {
-        AD_RETURN_IF_ERROR(run_params.Override(
-            absl::StrCat(run.source, ".streams=", o_.heldout_streams)));
-      }
+      if (!run.set.empty()) AD_RETURN_IF_ERROR(run_params.Override(run.set));
       AD_ASSIGN_OR_RETURN(const actors::SourceBudget budget,
                           actors::BudgetFor(run.source, run_params));
       expected_transitions += static_cast<uint64_t>(missing.size()) *
@@ -257,11 +259,7 @@ class Demo {
             absl::StrCat("--metrics_port=", ports.metrics),
             "--parallel_tasks=1",
             "--torch_threads=1"};
-        if (run.label == "heldout") {
-          // The source's own curve needs a few streams per goal, not all.
-          args.push_back(absl::StrCat("--set=", run.source,
-                                      ".streams=", o_.heldout_streams));
-        }
+        if (!run.set.empty()) args.push_back(absl::StrCat("--set=", run.set));
         AD_RETURN_IF_ERROR(
             sup_.Start(name, "ad-actor", args, /*daemon=*/false));
         std::fprintf(stderr, "   %s: %zu goals (log %s)\n", name.c_str(),

@@ -79,9 +79,9 @@ TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
       dir + ".log");
   ASSERT_TRUE(actor.ok()) << actor.status();
   ASSERT_TRUE(WaitForPort(metrics_port, absl::Seconds(30)).ok());
-  // Waits for a condition, not a time: both tasks' streams have finished 10
-  // episodes on average (2 x 16 x 10 episodes counted), so every stream has
-  // recorded whole episodes. The deadline only bounds a broken actor.
+  // Waits for a condition, not a time: the running tasks' streams have
+  // finished 10 episodes on average, so every stream has recorded whole
+  // episodes. The deadline only bounds a broken actor.
   std::string metrics;
   double episodes = 0;
   const absl::Time deadline = absl::Now() + absl::Minutes(5);
