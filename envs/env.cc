@@ -12,6 +12,18 @@
 
 namespace ad::envs {
 
+std::vector<std::string> EvenlySpacedTasks(std::vector<std::string> tasks,
+                                           int n) {
+  if (n <= 0 || static_cast<size_t>(n) >= tasks.size()) return tasks;
+  std::vector<std::string> subset;
+  subset.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    subset.push_back(std::move(
+        tasks[static_cast<size_t>(i) * tasks.size() / static_cast<size_t>(n)]));
+  }
+  return subset;
+}
+
 TaskSplit EnvFamily::Split(double train_fraction, uint64_t seed) const {
   CHECK(train_fraction >= 0.0 && train_fraction <= 1.0)
       << "train_fraction = " << train_fraction << " is outside [0, 1]";

@@ -82,6 +82,13 @@ struct TaskSplit {
   std::vector<std::string> test;
 };
 
+// At most `n` of `tasks`, evenly spaced through the list (entry
+// floor(i * size / n) for i < n), in order; all of them when n <= 0 or
+// n >= size. Every component that subsets a split (the demo's actors, the
+// evaluator) uses this one rule, so they pick the same tasks.
+std::vector<std::string> EvenlySpacedTasks(std::vector<std::string> tasks,
+                                           int n);
+
 class EnvFamily {
  public:
   virtual ~EnvFamily() = default;

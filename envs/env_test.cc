@@ -70,6 +70,25 @@ TEST(SplitTest, SidesKeepTheFamilyOrder) {
   }
 }
 
+TEST(EvenlySpacedTasksTest, PicksEveryKthInOrderAndAllWhenNotSmaller) {
+  std::vector<std::string> ten;
+  for (int i = 0; i < 10; ++i) ten.push_back(std::to_string(i));
+  EXPECT_THAT(EvenlySpacedTasks(ten, 3), ::testing::ElementsAre("0", "3", "6"));
+  EXPECT_THAT(EvenlySpacedTasks(ten, 4),
+              ::testing::ElementsAre("0", "2", "5", "7"));
+  EXPECT_EQ(EvenlySpacedTasks(ten, 0), ten);
+  EXPECT_EQ(EvenlySpacedTasks(ten, 10), ten);
+  EXPECT_EQ(EvenlySpacedTasks(ten, 25), ten);
+  // Spread over the whole list: the last pick lies in its last 1/n.
+  const DarkRoomFamily darkroom(DarkRoomDefaultParams());
+  const std::vector<std::string> all = darkroom.AllTasks();
+  const std::vector<std::string> five = EvenlySpacedTasks(all, 5);
+  ASSERT_EQ(five.size(), 5u);
+  EXPECT_EQ(five.front(), all.front());
+  const auto last = std::find(all.begin(), all.end(), five.back());
+  EXPECT_GE(static_cast<size_t>(last - all.begin()), all.size() * 4 / 5);
+}
+
 TEST(SplitDeathTest, DiesOnAFractionOutsideZeroToOne) {
   const DarkRoomFamily darkroom(DarkRoomDefaultParams());
   EXPECT_DEATH(darkroom.Split(1.5, 0), "train_fraction");

@@ -78,15 +78,7 @@ absl::StatusOr<std::vector<std::string>> ResolveTasks(
         absl::StrFormat("tasks '%s' selects no task of %s (train_fraction %g)",
                         which, family.space().family, spec.train_fraction));
   }
-  if (spec.max_tasks > 0 && static_cast<int>(tasks.size()) > spec.max_tasks) {
-    std::vector<std::string> subset;
-    for (int i = 0; i < spec.max_tasks; ++i) {
-      subset.push_back(
-          tasks[static_cast<size_t>(i) * tasks.size() / spec.max_tasks]);
-    }
-    tasks = std::move(subset);
-  }
-  return tasks;
+  return envs::EvenlySpacedTasks(std::move(tasks), spec.max_tasks);
 }
 
 // spec.demo_source, "SOURCE:EPISODES", into options.source and .episodes.

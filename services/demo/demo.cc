@@ -196,8 +196,13 @@ class Demo {
   absl::Status GenerateData() {
     AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
                         envs::FindFamily(o_.env));
-    const envs::TaskSplit split =
-        family->Split(o_.train_fraction, o_.split_seed);
+    envs::TaskSplit split = family->Split(o_.train_fraction, o_.split_seed);
+    split.train =
+        envs::EvenlySpacedTasks(std::move(split.train), o_.max_train_tasks);
+    // The evaluator subsets the held-out split by the same rule
+    // (EvalSpec.max_tasks), so the source's curve covers the evaluated goals.
+    split.test =
+        envs::EvenlySpacedTasks(std::move(split.test), o_.max_test_tasks);
     Stage(absl::StrFormat(
         "source RL: %s on %d train goals of %s (%d held out for evaluation)",
         o_.source, split.train.size(), o_.env, split.test.size()));
@@ -351,6 +356,7 @@ class Demo {
     spec.set_ed_checkpoint(ed);
     spec.set_env(o_.env);
     spec.set_tasks("test");
+    spec.set_max_tasks(o_.max_test_tasks);
     spec.set_seeds(o_.eval_seeds);
     spec.set_episodes(o_.eval_episodes);
     spec.set_store(Loopback(store_ports_.grpc));
@@ -442,6 +448,11 @@ absl::Status DemoOptions::Validate() const {
   if (heldout_streams < 1 || heldout_streams > 1024) {
     return absl::InvalidArgumentError(absl::StrCat(
         "heldout_streams = ", heldout_streams, " is outside [1, 1024]"));
+  }
+  if (max_train_tasks < 0 || max_test_tasks < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_train_tasks = ", max_train_tasks, " and max_test_tasks = ",
+        max_test_tasks, " must be >= 0 (0: every task of the split)"));
   }
   if (ad_steps < 0 || ed_steps < 0) {
     return absl::InvalidArgumentError("ad_steps and ed_steps must be >= 0");

@@ -41,6 +41,10 @@ struct DemoOptions {
   int threads = 2;          // LibTorch threads of learner/evaluator
   double train_fraction = envs::kDefaultTrainFraction;  // task split
   uint64_t split_seed = envs::kDefaultSplitSeed;
+  // Evenly spaced subsets of the split's sides (envs::EvenlySpacedTasks);
+  // 0: every task. For families with thousands of tasks (key_to_door).
+  int max_train_tasks = 0;
+  int max_test_tasks = 0;
   int eval_seeds = 10;           // evaluation seeds per held-out goal
   int eval_episodes = 40;        // in-context episodes per seed
   double temperature = 1.0;      // evaluation action sampling; 0: greedy

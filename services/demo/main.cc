@@ -40,6 +40,10 @@ ABSL_FLAG(double, train_fraction, ad::envs::kDefaultTrainFraction,
           "train share of the task split");
 ABSL_FLAG(uint64_t, split_seed, ad::envs::kDefaultSplitSeed,
           "seed of the task split");
+ABSL_FLAG(int, max_train_tasks, 0,
+          "source RL on at most N train tasks, evenly spaced; 0: all");
+ABSL_FLAG(int, max_test_tasks, 0,
+          "evaluate on at most N held-out tasks, evenly spaced; 0: all");
 ABSL_FLAG(int, eval_seeds, 10, "evaluation seeds per held-out task");
 ABSL_FLAG(int, eval_episodes, 40, "in-context episodes per seed");
 ABSL_FLAG(double, temperature, 1.0, "evaluation action sampling; 0: greedy");
@@ -77,6 +81,8 @@ int main(int argc, char** argv) {
   o.heldout_streams = absl::GetFlag(FLAGS_heldout_streams);
   o.train_fraction = absl::GetFlag(FLAGS_train_fraction);
   o.split_seed = absl::GetFlag(FLAGS_split_seed);
+  o.max_train_tasks = absl::GetFlag(FLAGS_max_train_tasks);
+  o.max_test_tasks = absl::GetFlag(FLAGS_max_test_tasks);
   o.eval_seeds = absl::GetFlag(FLAGS_eval_seeds);
   o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
   o.temperature = absl::GetFlag(FLAGS_temperature);
