@@ -3,11 +3,13 @@
 # server needed). Registered with ctest as cluster.deploy_files.
 #   1. docker-compose config -q      docker-compose.yml is valid compose
 #   2. check_compose.py              compose wiring agrees with deploy/prometheus.yml
+#                                    and deploy/k8s (images, programs, ports, flags);
+#                                    local images only, host ports on 127.0.0.1
 #   3. promtool check config         deploy/prometheus.yml
 #   4. check_k8s.py                  structure and wiring of deploy/k8s/*.yaml
 #   5. promtool check config         the k8s Prometheus config, from its ConfigMap
 #   6. kubectl kustomize             deploy/k8s renders as one kustomization
-#   7. sh -n / bash -n               the image's helper scripts
+#   7. sh -n / bash -n               the image's helper scripts, build-images.sh, dockerd.sh
 # A missing tool skips its step with a message; the script then exits 77
 # (ctest: skipped) unless a step failed (exit 1).
 set -uo pipefail
@@ -39,11 +41,12 @@ if need docker-compose "docker-compose config"; then
   # Interpolation defaults only: ignore any .env or AD_* of the caller.
   step "docker-compose config (docker-compose.yml)" \
     env -u AD_ACTOR_SOURCE -u AD_ACTOR_PRESET -u AD_ACTOR_MAX_TASKS -u AD_LEARNER_PRESET \
+    -u AD_LEARNER_STEPS -u AD_EVALUATOR_WATCH_POLL \
     docker-compose -f docker-compose.yml --project-directory . config -q
 fi
 if need python3 "compose/k8s checkers"; then
-  step "check_compose.py (docker-compose.yml vs deploy/prometheus.yml)" \
-    python3 deploy/check_compose.py docker-compose.yml deploy/prometheus.yml
+  step "check_compose.py (docker-compose.yml vs deploy/prometheus.yml, deploy/k8s)" \
+    python3 deploy/check_compose.py docker-compose.yml deploy/prometheus.yml deploy/k8s
   step "check_k8s.py (deploy/k8s)" \
     python3 deploy/check_k8s.py deploy/k8s --extract-prometheus "$TMP/k8s-prometheus.yml"
 fi
@@ -62,6 +65,9 @@ if need kubectl "kubectl kustomize deploy/k8s"; then
 fi
 step "sh -n deploy/wait-for-store.sh deploy/run-actor.sh" \
   sh -c 'sh -n deploy/wait-for-store.sh && sh -n deploy/run-actor.sh'
+step "bash -n deploy/build-images.sh deploy/dockerd.sh tests/compose/compose_up_test.sh" \
+  sh -c 'bash -n deploy/build-images.sh && bash -n deploy/dockerd.sh &&
+    bash -n tests/compose/compose_up_test.sh'
 
 if ((failed > 0)); then
   echo "deploy/check.sh: $failed step(s) failed"

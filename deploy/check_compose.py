@@ -11,12 +11,21 @@ wired right, with no Docker engine:
     --metrics_port, and every AD service is scraped;
   - the actor scales: no container_name, no host ports;
   - the store's --db and the learner's --checkpoint_dir lie on named volumes;
-  - the prometheus service mounts deploy/prometheus.yml.
+  - the prometheus service mounts deploy/prometheus.yml;
+  - images are the locally built ones (ad-system:latest for the AD services,
+    ad-prometheus:latest) with pull_policy never and no build: section (no
+    registry; deploy/build-images.sh makes them);
+  - every published port binds 127.0.0.1 and only store, learner, evaluator
+    and prometheus publish any;
+  - deploy/k8s agrees: the same two images, and for each AD service the same
+    program, --port, --metrics_port and --host, and every compose flag is in
+    the manifest too except the few that K8S_ONLY/COMPOSE_ONLY list.
 
-Usage: check_compose.py [COMPOSE_FILE] [PROMETHEUS_YML]. Exit 0 clean, 1 with
-one line per problem.
+Usage: check_compose.py [COMPOSE_FILE] [PROMETHEUS_YML] [K8S_DIR]. Exit 0
+clean, 1 with one line per problem.
 """
 
+import glob
 import os
 import re
 import sys
@@ -24,6 +33,14 @@ import sys
 import yaml
 
 AD_SERVICES = ["env-server", "store", "actor", "learner", "evaluator"]
+IMAGES = {name: "ad-system:latest" for name in AD_SERVICES} | {"prometheus": "ad-prometheus:latest"}
+PUBLISHED = {"store", "learner", "evaluator", "prometheus"}
+# Flags that differ on purpose between the two deployments, by service.
+COMPOSE_ONLY = {
+    "learner": {"steps"},  # AD_LEARNER_STEPS knob for short runs (0: the preset's)
+    "actor": {"max_tasks"},  # AD_ACTOR_MAX_TASKS knob (0: every train task)
+    "evaluator": {"watch_poll"},  # AD_EVALUATOR_WATCH_POLL knob
+}
 ADDRESS = re.compile(r"^(?:--[a-z_]+=)?(?:store:)?([a-z][a-z0-9-]*):(\d+)$")
 
 
@@ -32,6 +49,47 @@ def flag(command, name):
         if str(arg).startswith(f"--{name}="):
             return str(arg).split("=", 1)[1]
     return None
+
+
+def program(cmd):
+    """The AD program and its flags, without the ad-wait-for-store wrapper."""
+    if cmd and cmd[0] == "ad-wait-for-store" and "--" in cmd:
+        cmd = cmd[cmd.index("--") + 1:]
+    return (cmd[0] if cmd else None), [a for a in cmd[1:] if a.startswith("--")]
+
+
+def check_k8s(commands, k8s_dir):
+    problems = []
+    containers = {}
+    images = set()
+    for path in sorted(glob.glob(os.path.join(k8s_dir, "*.yaml"))):
+        with open(path) as f:
+            for doc in yaml.safe_load_all(f):
+                spec = (((doc or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+                for c in spec.get("containers") or []:
+                    containers[c.get("name")] = c
+                for c in (spec.get("containers") or []) + (spec.get("initContainers") or []):
+                    images.add(c.get("image"))
+    if not containers:
+        return [f"no workloads in {k8s_dir}"]
+    if images != set(IMAGES.values()):
+        problems.append(f"k8s images {sorted(map(str, images))}, compose uses {sorted(set(IMAGES.values()))}")
+    for name, cmd in commands.items():
+        if name not in containers:
+            problems.append(f"k8s has no container {name}")
+            continue
+        prog, flags = program(cmd)
+        kprog, kflags = program([str(a) for a in containers[name].get("args") or []])
+        if prog != kprog:
+            problems.append(f"{name}: compose runs {prog}, k8s runs {kprog}")
+        for key in ("port", "metrics_port", "host", "metrics_host"):
+            if flag(flags, key) != flag(kflags, key):
+                problems.append(f"{name}: --{key}={flag(flags, key)} in compose, {flag(kflags, key)} in k8s")
+        names = lambda fl: {a[2:].split("=", 1)[0] for a in fl}
+        missing = names(flags) - names(kflags) - COMPOSE_ONLY.get(name, set())
+        if missing:
+            problems.append(f"{name}: k8s lacks compose's flags {sorted(missing)}")
+    return problems
 
 
 def main():
@@ -112,6 +170,25 @@ def main():
     mounts = [str(v) for v in (services.get("prometheus") or {}).get("volumes") or []]
     if not any(m.startswith("./deploy/prometheus.yml:") for m in mounts):
         problems.append("prometheus does not mount ./deploy/prometheus.yml")
+
+    for name, want in IMAGES.items():
+        svc = services.get(name) or {}
+        if svc.get("image") != want:
+            problems.append(f"{name}: image {svc.get('image')!r}, want {want!r} (deploy/build-images.sh)")
+        if "build" in svc:
+            problems.append(f"{name}: has build: (images come from deploy/build-images.sh)")
+        if svc.get("pull_policy") != "never":
+            problems.append(f"{name}: pull_policy {svc.get('pull_policy')!r}, want 'never' (no registry)")
+    for name, svc in services.items():
+        ports = [str(p) for p in (svc or {}).get("ports") or []]
+        if ports and name not in PUBLISHED:
+            problems.append(f"{name}: publishes {ports}; only {sorted(PUBLISHED)} may")
+        for port in ports:
+            if not port.startswith("127.0.0.1:"):
+                problems.append(f"{name}: port {port!r} is not bound to 127.0.0.1")
+
+    k8s_dir = sys.argv[3] if len(sys.argv) > 3 else os.path.join(root, "deploy", "k8s")
+    problems += check_k8s(commands, k8s_dir)
 
     for p in problems:
         print(f"check_compose: {p}", file=sys.stderr)
