@@ -91,7 +91,7 @@ cleanup() {
       cat "$TMP/firewall.diff" >&2
       ((rc == 0)) && rc=1
     else
-      log "firewall unchanged ($(wc -l <"$TMP/firewall.before") lines of rules and sysctl)"
+      log "firewall unchanged: $(($(wc -l <"$TMP/firewall.before") - 1)) lines of iptables/ip6tables/nft rules, $(tail -n 1 "$TMP/firewall.before")"
     fi
   fi
   rm -rf "$TMP"
