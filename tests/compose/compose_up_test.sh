@@ -39,10 +39,10 @@ T0=$(date +%s)
 STARTED_ENGINE=0
 UP=0
 WATCHDOG=
-# The run: 3 actors x 12 Dark Room tasks x 32 A3C streams x 200 episodes x
+# The run: 3 actors x 16 Dark Room tasks x 32 A3C streams x 200 episodes x
 # 20 steps, the test learner for 3000 steps.
 ACTORS=3
-TASKS=12
+TASKS=16
 STREAMS=32
 HISTORY_LEN=4000
 STEPS=3000
@@ -60,7 +60,8 @@ skip() {
 compose() {
   docker-compose -p "$PROJECT" -f "$ROOT/docker-compose.yml" --project-directory "$ROOT" "$@"
 }
-container() { compose ps -q "$1" | head -n 1; }
+# (No early exit in a pipe's reader: with pipefail a writer's SIGPIPE fails it.)
+container() { compose ps -q "$1" | awk 'NR == 1'; }
 # The firewall as text, without counters and comments.
 firewall() {
   { iptables-save 2>/dev/null || true; } | sed -E '/^#/d; s/ \[[0-9]+:[0-9]+\]$//'
@@ -179,7 +180,7 @@ mapfile -t ACTOR_IDS < <(compose ps -q actor)
 stats() { docker exec "$STORE" adctl store stats --store=127.0.0.1:50052 --timeout=5s; }
 stat_value() { stats | awk -v k="$1" '$1 == k {print $2}'; }
 metric() {  # metric CONTAINER PORT NAME: the sample's value in the container's /metrics
-  docker exec "$1" curl -fsS "http://127.0.0.1:$2/metrics" | awk -v n="$3" '$1 == n {print $2; exit}'
+  docker exec "$1" curl -fsS "http://127.0.0.1:$2/metrics" | awk -v n="$3" '$1 == n && !found {print $2; found = 1}'
 }
 first_task() { docker exec "$STORE" adctl store tasks --store=127.0.0.1:50052 | awk 'NR == 2 {print $2}'; }
 seeds_in_store() {  # distinct seeds among the histories of the first task
