@@ -8,11 +8,11 @@
 #      a small preset (A3C, test presets), in a project of its own;
 #   3. the store fills from all three actors (three distinct seeds in its
 #      history ids); the learner trains and writes checkpoints to its volume;
-#   4. `docker kill` of the store mid-run (every actor and the learner still
+#   4. Prometheus's HTTP API: every job up (three actors, found through
+#      Docker's DNS) and the key metric of each service rising;
+#   5. `docker kill` of the store mid-run (every actor and the learner still
 #      working), then `docker start`: the store holds at least what it held
 #      before the kill;
-#   5. Prometheus's HTTP API: every job up (three actors, found through
-#      Docker's DNS) and the key metric of each service rising;
 #   6. the run completes: the actors exit 0, the store holds exactly every
 #      transition of every stream (nothing lost, nothing twice), the learner
 #      reaches its last step, the evaluator writes curves for that
@@ -40,12 +40,13 @@ STARTED_ENGINE=0
 UP=0
 WATCHDOG=
 # The run: 3 actors x 16 Dark Room tasks x 32 A3C streams x 200 episodes x
-# 20 steps, the test learner for 3000 steps.
+# 20 steps, the test learner for 8000 steps (it must still train when the
+# store is killed, after the Prometheus checks).
 ACTORS=3
 TASKS=16
 STREAMS=32
 HISTORY_LEN=4000
-STEPS=3000
+STEPS=8000
 
 log() { echo "[compose.up $(($(date +%s) - T0))s] $*" >&2; }
 fail() {
@@ -146,6 +147,23 @@ if ! docker info >/dev/null 2>&1; then
   STARTED_ENGINE=1
 fi
 log "engine: $(docker version -f '{{.Server.Version}}')"
+# Projects left by an earlier run of this test that was killed before its
+# trap ran (its pid is gone): remove their containers, networks and volumes.
+stale=$(
+  {
+    docker ps -a --format '{{.Label "com.docker.compose.project"}}'
+    docker network ls --format '{{.Label "com.docker.compose.project"}}'
+    docker volume ls --format '{{.Label "com.docker.compose.project"}}'
+  } | grep -E '^adcompose[0-9]+$' | sort -u || true
+)
+for old in $stale; do
+  kill -0 "${old#adcompose}" 2>/dev/null && continue
+  log "removing the stale project $old"
+  filter="label=com.docker.compose.project=$old"
+  docker ps -aq --filter "$filter" | xargs -r docker rm -f >/dev/null
+  docker network ls -q --filter "$filter" | xargs -r docker network rm >/dev/null
+  docker volume ls -q --filter "$filter" | xargs -r docker volume rm >/dev/null
+done
 
 t=$(date +%s)
 "$ROOT/deploy/build-images.sh" || fail "deploy/build-images.sh failed"
@@ -199,23 +217,6 @@ wait_until "the learner trains (ad_learner_step >= 100)" 120 learner_at 100
 docker exec "$LEARNER" sh -c 'ls /var/lib/ad/checkpoints/ckpt-*.pt' >/dev/null ||
   fail "no checkpoint in the learner's /var/lib/ad/checkpoints"
 
-# --- kill the store mid-run, restart it ----------------------------------------
-running_actors() { docker inspect -f '{{.State.Running}}' "${ACTOR_IDS[@]}" | grep -c true || true; }
-((ACTORS == $(running_actors))) || fail "an actor finished before the store was killed (preset too small)"
-step=$(metric "$LEARNER" 9104 ad_learner_step)
-((${step%.*} < STEPS)) || fail "the learner finished before the store was killed (preset too small)"
-before=$(stat_value transitions)
-docker kill "$STORE" >/dev/null
-log "killed the store holding >= $before transitions ($ACTORS actors running, learner at step ${step%.*})"
-store_exited() { [[ $(docker inspect -f '{{.State.Status}}' "$STORE") == exited ]]; }
-wait_until "the store container is down" 30 store_exited
-docker start "$STORE" >/dev/null
-store_healthy() { [[ $(docker inspect -f '{{.State.Health.Status}}' "$STORE") == healthy ]]; }
-wait_until "the store is healthy again" 90 store_healthy
-after=$(stat_value transitions)
-((after >= before)) || fail "the store lost acknowledged data: $after transitions after the restart, $before before"
-log "ok: the restarted store holds $after transitions (>= $before before the kill)"
-
 # --- Prometheus: every job up, every service's key metric rising ------------------
 PROM="http://127.0.0.1:$AD_PROMETHEUS_PORT"
 prom() {  # prom EXPR: the value of a one-sample instant query, or nothing
@@ -244,15 +245,43 @@ for q in "${KEY_METRICS[@]}"; do
   FIRST[$q]=$(prom "$q")
   [[ -n ${FIRST[$q]} ]] || fail "Prometheus has no $q"
 done
-all_rising() {
-  local q v
+declare -A ROSE
+# Each metric must exceed its first value at least once within 90 s.
+deadline=$(($(date +%s) + 90))
+while :; do
   for q in "${KEY_METRICS[@]}"; do
+    [[ -n ${ROSE[$q]:-} ]] && continue
     v=$(prom "$q")
-    python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' \
-      "${v:-0}" "${FIRST[$q]}" || return 1
+    if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv[2]) else 1)' \
+      "${v:-0}" "${FIRST[$q]}"; then
+      ROSE[$q]="${FIRST[$q]} -> $v"
+    fi
   done
-}
-wait_until "Prometheus: ${KEY_METRICS[*]} rising" 60 all_rising
+  ((${#ROSE[@]} == ${#KEY_METRICS[@]})) && break
+  if (($(date +%s) >= deadline)); then
+    for q in "${KEY_METRICS[@]}"; do log "$q: first ${FIRST[$q]}, rose: ${ROSE[$q]:-no}"; done
+    fail "not every key metric rose in Prometheus within 90 s"
+  fi
+  sleep 1
+done
+for q in "${KEY_METRICS[@]}"; do log "ok: Prometheus: $q rising (${ROSE[$q]})"; done
+
+# --- kill the store mid-run, restart it ----------------------------------------
+running_actors() { docker inspect -f '{{.State.Running}}' "${ACTOR_IDS[@]}" | grep -c true || true; }
+((ACTORS == $(running_actors))) || fail "an actor finished before the store was killed (preset too small)"
+step=$(metric "$LEARNER" 9104 ad_learner_step)
+((${step%.*} < STEPS)) || fail "the learner finished before the store was killed (preset too small)"
+before=$(stat_value transitions)
+docker kill "$STORE" >/dev/null
+log "killed the store holding >= $before transitions ($ACTORS actors running, learner at step ${step%.*})"
+store_exited() { [[ $(docker inspect -f '{{.State.Status}}' "$STORE") == exited ]]; }
+wait_until "the store container is down" 30 store_exited
+docker start "$STORE" >/dev/null
+store_healthy() { [[ $(docker inspect -f '{{.State.Health.Status}}' "$STORE") == healthy ]]; }
+wait_until "the store is healthy again" 90 store_healthy
+after=$(stat_value transitions)
+((after >= before)) || fail "the store lost acknowledged data: $after transitions after the restart, $before before"
+log "ok: the restarted store holds $after transitions (>= $before before the kill)"
 
 # --- the run completes ------------------------------------------------------------
 actors_done() {
