@@ -256,9 +256,13 @@ std::string DataEfficiencyLine(const Panel& panel) {
   std::string line = absl::StrFormat(
       "data efficiency (%.0f%% of optimal): AD %s; one %s stream %s",
       100 * kReachFraction, where(*ad, a), source->method, where(*source, s));
-  if (a > 0 && s > 0) {
+  if (a > 0 && s > 0 && s >= a) {
     absl::StrAppendFormat(&line, ": AD needs %.1fx fewer episodes",
                           static_cast<double>(s) / a);
+  } else if (a > 0 && s > 0) {
+    // AD is the slower one: say so rather than "0.2x fewer".
+    absl::StrAppendFormat(&line, ": AD needs %.1fx more episodes",
+                          static_cast<double>(a) / s);
   } else if (a > 0) {
     absl::StrAppendFormat(&line, ": AD needs > %.1fx fewer episodes",
                           static_cast<double>(source->Episodes()) / a);

@@ -62,6 +62,12 @@ TEST(CurvesTest, SummaryComparesEpisodesAdAndOneSourceStreamNeed) {
   report.panels[0].curves[0].returns = {{1, 2, 3, 4}};
   EXPECT_THAT(SummaryTable(report), HasSubstr("AD not within 4 episodes"));
   EXPECT_THAT(SummaryTable(report), ::testing::Not(HasSubstr("fewer")));
+  // A source that gets there first: AD needs more, not "0.x fewer".
+  report.panels[0].curves[0].returns = {std::vector<float>(30, 1.0f)};
+  report.panels[0].curves[0].returns[0][11] = 9;  // episode 12
+  report.panels[0].curves[1].returns[0][3] = 8;   // episode 4
+  EXPECT_THAT(SummaryTable(report), HasSubstr("AD needs 3.0x more episodes"));
+  EXPECT_THAT(SummaryTable(report), ::testing::Not(HasSubstr("fewer")));
 }
 
 TEST(CurvesTest, CurveFromRolloutLabelsRowsAndStepsPerEpisode) {

@@ -783,21 +783,35 @@ absl::StatusOr<Report> BanditOod(const EvalSpec& spec, Runner& runner) {
     AD_RETURN_IF_ERROR(runner.AddBaselines(*family, tasks, rows, context_len,
                                            prefix, panel, report.notes));
     // The paper's normalised score (r - r_random) / (r_ref - r_random), with
-    // the optimal arm as reference (the paper uses UCB).
+    // the optimal arm as reference, and, when the source baseline ran (UCB
+    // histories of these tasks), also the paper's own reference, the source.
     const Curve* random = nullptr;
+    const Curve* source = nullptr;
     for (const Curve& c : panel.curves) {
       if (c.method == "random") random = &c;
+      if (absl::StartsWith(c.method, "source")) source = &c;
     }
     if (random != nullptr) {
       const double r_random = random->WindowMean(1, random->Episodes());
+      const int pulls = random->Episodes();
       for (const Curve& c : panel.curves) {
         if (c.method == "random" || c.method == "optimal") continue;
-        const double r = c.WindowMean(1, c.Episodes());
-        report.notes.push_back(absl::StrFormat(
+        // Over the pulls every method was evaluated for (a source history
+        // may be longer than the evaluation).
+        const double r = c.WindowMean(1, std::min(pulls, c.Episodes()));
+        std::string note = absl::StrFormat(
             "%s %s: mean reward per pull %.3f, normalised (r - random) / "
             "(optimal - random) = %.2f",
             which, c.method, r,
-            (r - r_random) / std::max(1e-9, panel.optimal - r_random)));
+            (r - r_random) / std::max(1e-9, panel.optimal - r_random));
+        if (source != nullptr && &c != source) {
+          const double r_source =
+              source->WindowMean(1, std::min(pulls, source->Episodes()));
+          absl::StrAppendFormat(
+              &note, ", (r - random) / (%s - random) = %.2f", source->method,
+              (r - r_random) / std::max(1e-9, r_source - r_random));
+        }
+        report.notes.push_back(std::move(note));
       }
     }
     report.panels.push_back(std::move(panel));

@@ -27,6 +27,8 @@ EXPERIMENTS=(
   "key_to_door|14 min|Fig. 4, Dark Key-to-Door (invisible key then door, return 2): AD from tabular-Q histories (40 held-out tasks x 5 seeds)"
   "bandit|8 min|Fig. 3, adversarial bandit: AD from UCB histories of the odd regime, in and out of distribution (even regime)"
   "context_size|12 min|Fig. 7: one AD model trained per context size (1, 2, 4 Dark Room episodes) on the darkroom experiment's A3C histories (runs darkroom first if its store is missing)"
+  "prompt|4 min|Fig. 5: the darkroom AD and ED prompted with partial A3C histories (0-100% of their episodes) on held-out goals"
+  "transfer|3 min|The critique: the darkroom AD evaluated on Dark Key-to-Door, a family it never saw"
 )
 
 usage() {
@@ -97,10 +99,23 @@ run_bandit() {
     --learner_preset=cpu-bandit --max_train_tasks=200 --max_test_tasks=50 \
     --eval_seeds=4 --eval_episodes=100 --ed_steps=600
   local out="$ROOT/bandit"
+  # UCB's own curve on both regimes (the paper normalises to UCB): its
+  # histories on every bandit task, written by the real actor to files
+  # (seconds; UCB needs no env server to be measured).
+  if [[ ! -f "$out/ucb-histories/.complete" ]]; then
+    rm -rf "$out/ucb-histories"
+    local gen=("$BIN/ad-actor" --family=bandit --split=all --source=ucb
+      --preset=cpu-bandit "--sink=file:$out/ucb-histories" --metrics_port=-1)
+    echo "$ ${gen[*]}" | tee -a "$out/command.txt" >&2
+    "${gen[@]}" 2>"$out/logs/ucb-histories.log"
+    touch "$out/ucb-histories/.complete"
+  fi
   local cmd=("$BIN/adctl" eval bandit_ood
     "--checkpoint=$(latest "$out/checkpoints/ad-ucb")"
+    "--ed_checkpoint=$(latest "$out/checkpoints/ed")"
     --env=bandit --max_tasks=50 --seeds=4 --episodes=100 --temperature=1
-    --window=chunk --baselines=random,optimal,heuristic
+    --window=chunk --baselines=random,optimal,heuristic,ed,source
+    "--histories_dir=$out/ucb-histories" --source=ucb
     "--out=$out/ood")
   echo "$ ${cmd[*]}" | tee -a "$out/command.txt" >&2
   "${cmd[@]}"
@@ -112,34 +127,50 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Fig. 7 with one model per context size: an ad-store over the darkroom
-# experiment's RocksDB directory, one ad-learner per window, then the
-# evaluator's context_sweep over the checkpoints (held-out goals).
-run_context_size() {
-  local data="$ROOT/darkroom"
-  [[ -f "$data/results/report.json" ]] || run_darkroom
-  local out="$ROOT/context_size"
-  mkdir -p "$out/logs"
-  local port steps=3000
+# Serves DIR's RocksDB store with ad-store on a free loopback port, writing
+# the address to STORE_ADDR and its pid to STORE_PID (stop_store ends it).
+start_store() {
+  local db=$1 log=$2 port
   port=$(free_port)
-  "$BIN/ad-store" "--port=$port" --metrics_port=-1 "--db=$data/store" \
-    >"$out/logs/store.log" 2>&1 &
-  local store_pid=$!
-  trap 'kill "$store_pid" 2>/dev/null || true' EXIT
+  "$BIN/ad-store" "--port=$port" --metrics_port=-1 "--db=$db" >"$log" 2>&1 &
+  STORE_PID=$!
+  STORE_ADDR="127.0.0.1:$port"
+  trap 'kill "$STORE_PID" 2>/dev/null || true' EXIT
   local deadline=$((SECONDS + 120))
-  until "$BIN/adctl" store stats "--store=127.0.0.1:$port" >/dev/null 2>&1; do
-    kill -0 "$store_pid" 2>/dev/null || {
-      echo "reproduce: ad-store exited; see $out/logs/store.log" >&2
+  until "$BIN/adctl" store stats "--store=$STORE_ADDR" >/dev/null 2>&1; do
+    kill -0 "$STORE_PID" 2>/dev/null || {
+      echo "reproduce: ad-store exited; see $log" >&2
       exit 1
     }
-    ((SECONDS < deadline)) || { echo "reproduce: ad-store not up" >&2; exit 1; }
+    ((SECONDS < deadline)) || { echo "reproduce: ad-store not up; see $log" >&2; exit 1; }
     sleep 0.5
   done
+}
+
+stop_store() {
+  kill "$STORE_PID" 2>/dev/null || true
+  wait "$STORE_PID" 2>/dev/null || true
+  trap - EXIT
+}
+
+# The darkroom experiment's data and checkpoints (run it if missing).
+need_darkroom() {
+  [[ -f "$ROOT/darkroom/results/report.json" ]] || run_darkroom
+}
+
+# Fig. 7 with one model per context size: one ad-learner per window over the
+# darkroom experiment's store, then the evaluator's context_sweep over the
+# checkpoints (held-out goals).
+run_context_size() {
+  need_darkroom
+  local out="$ROOT/context_size" steps=3000
+  mkdir -p "$out/logs"
+  start_store "$ROOT/darkroom/store" "$out/logs/store.log"
   local sweep=() episodes
   for episodes in 1 2 4; do
     local dir="$out/checkpoints/ctx${episodes}ep"
     local cmd=("$BIN/ad-learner" --port=0 --metrics_port=-1
-      "--store=127.0.0.1:$port" --preset=cpu-demo
+      "--store=$STORE_ADDR" --preset=cpu-demo
       "--set=data.env=darkroom;data.source=a3c;data.episode_stride=32;model.context_len=$((20 * episodes));train.steps=$steps"
       "--checkpoint_dir=$dir" --threads=2 --exit_when_done)
     if [[ -f "$dir/ckpt-$(printf '%012d' "$steps").pt" ]]; then
@@ -158,9 +189,44 @@ run_context_size() {
   unset IFS
   echo "$ ${cmd[*]}" | tee -a "$out/command.txt" >&2
   "${cmd[@]}"
-  kill "$store_pid" 2>/dev/null || true
-  wait "$store_pid" 2>/dev/null || true
-  trap - EXIT
+  stop_store
+  summarise "$out/results" "$out"
+}
+
+# Fig. 5: the darkroom AD and ED checkpoints prompted with the first part of
+# the A3C source's own histories on the held-out goals (cut at 0, 25, 50, 75
+# and 100% of each history's episodes), then left to continue in context.
+run_prompt() {
+  need_darkroom
+  local data="$ROOT/darkroom" out="$ROOT/prompt"
+  mkdir -p "$out/logs"
+  start_store "$data/store" "$out/logs/store.log"
+  local cmd=("$BIN/adctl" eval prompt
+    "--checkpoint=$(latest "$data/checkpoints/ad-a3c")"
+    "--ed_checkpoint=$(latest "$data/checkpoints/ed")"
+    --env=darkroom --seeds=5 --episodes=20 --temperature=1 --window=chunk
+    --prompt_levels=0,0.25,0.5,0.75,1 "--store=$STORE_ADDR" --source=a3c
+    "--out=$out/results")
+  echo "$ ${cmd[*]}" | tee "$out/command.txt" >&2
+  "${cmd[@]}"
+  stop_store
+  summarise "$out/results" "$out" --late 5
+}
+
+# The critique's transfer test: the darkroom AD (A3C histories) evaluated on
+# Dark Key-to-Door (same 9x9 grid and actions, a family it never saw) beside
+# its own held-out Dark Room curve.
+run_transfer() {
+  need_darkroom
+  local data="$ROOT/darkroom" out="$ROOT/transfer"
+  mkdir -p "$out"
+  local cmd=("$BIN/adctl" eval transfer
+    "--checkpoint=$(latest "$data/checkpoints/ad-a3c")"
+    --train_env=darkroom --env=key_to_door --max_tasks=20 --seeds=5
+    --episodes=40 --temperature=1 --window=chunk
+    --baselines=random,optimal,heuristic "--out=$out/results")
+  echo "$ ${cmd[*]}" | tee "$out/command.txt" >&2
+  "${cmd[@]}"
   summarise "$out/results" "$out"
 }
 
@@ -196,4 +262,9 @@ main() {
   echo "reproduce: ${#names[@]} experiment(s) in $(((SECONDS - start) / 60))m$(((SECONDS - start) % 60))s" >&2
 }
 
-main "$@"
+# In braces with exit: bash has read the whole call before it runs, so an
+# edit to this file during a long run cannot change what the run does.
+{
+  main "$@"
+  exit
+}
