@@ -28,15 +28,8 @@ WATCHDOG=
 NS_MADE=0
 T0=$(date +%s)
 
-log() { echo "[compose_commands] $*" >&2; }
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
-skip() {
-  log "SKIP: $*"
-  exit 77
-}
+TEST_NAME=compose_commands
+source "$(dirname "$0")/../testing/test_log.sh"
 
 cleanup() {
   local rc=$?

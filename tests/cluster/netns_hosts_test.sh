@@ -30,15 +30,8 @@ PIDS=()
 WATCHDOG=
 NAMESPACES=()
 
-log() { echo "[netns_hosts] $*" >&2; }
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
-skip() {
-  log "SKIP: $*"
-  exit 77
-}
+TEST_NAME=netns_hosts
+source "$(dirname "$0")/../testing/test_log.sh"
 
 cleanup() {
   local rc=$?

@@ -22,11 +22,8 @@ PIDS=()
 WATCHDOG=
 T0=$(date +%s)
 
-log() { echo "[prometheus_scrape] $*" >&2; }
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
+TEST_NAME=prometheus_scrape
+source "$(dirname "$0")/../testing/test_log.sh"
 
 cleanup() {
   local rc=$?

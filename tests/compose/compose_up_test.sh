@@ -48,15 +48,9 @@ STREAMS=32
 HISTORY_LEN=4000
 STEPS=8000
 
-log() { echo "[compose.up $(($(date +%s) - T0))s] $*" >&2; }
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
-skip() {
-  log "SKIP: $*"
-  exit 77
-}
+TEST_NAME=compose.up
+TEST_T0=$T0
+source "$(dirname "$0")/../testing/test_log.sh"
 
 compose() {
   docker-compose -p "$PROJECT" -f "$ROOT/docker-compose.yml" --project-directory "$ROOT" "$@"
