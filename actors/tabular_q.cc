@@ -1,6 +1,7 @@
 #include "actors/tabular_q.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -12,6 +13,14 @@ namespace ad::actors {
 namespace {
 
 constexpr char kName[] = "tabular_q";
+constexpr int64_t kMaxRewardMemory = 64;
+
+absl::Status CheckRewardMemory(int64_t memory) {
+  if (memory >= 0 && memory <= kMaxRewardMemory) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("tabular_q.reward_memory is ",
+                                                 memory, "; must be in [0, ",
+                                                 kMaxRewardMemory, "]"));
+}
 
 class TabularQAgent : public SourceAgent {
  public:
@@ -122,10 +131,8 @@ absl::StatusOr<TabularQOptions> TabularQOptions::FromParams(
       p.Double(kName, "epsilon_decay_fraction", o.epsilon_decay_fraction));
   AD_ASSIGN_OR_RETURN(const int64_t memory,
                       p.Int(kName, "reward_memory", o.reward_memory));
-  if (memory < 0 || memory > 64) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tabular_q.reward_memory is ", memory, "; must be in [0, 64]"));
-  }
+  // Checked before narrowing to int, so a huge value is named as given.
+  AD_RETURN_IF_ERROR(CheckRewardMemory(memory));
   o.reward_memory = static_cast<int>(memory);
   AD_RETURN_IF_ERROR(o.Validate());
   return o;
@@ -142,11 +149,7 @@ absl::Status TabularQOptions::Validate() const {
   AD_RETURN_IF_ERROR(in01("epsilon_start", epsilon_start));
   AD_RETURN_IF_ERROR(in01("epsilon_end", epsilon_end));
   AD_RETURN_IF_ERROR(in01("epsilon_decay_fraction", epsilon_decay_fraction));
-  if (reward_memory < 0 || reward_memory > 64) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "tabular_q.reward_memory is ", reward_memory, "; must be in [0, 64]"));
-  }
-  return absl::OkStatus();
+  return CheckRewardMemory(reward_memory);
 }
 
 absl::StatusOr<std::unique_ptr<SourceAgent>> MakeTabularQAgent(
