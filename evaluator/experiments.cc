@@ -23,7 +23,6 @@
 #include "evaluator/policies/baselines.h"
 #include "evaluator/policies/model_policy.h"
 #include "evaluator/rollout.h"
-#include "evaluator/store_history_source.h"
 #include "glog/logging.h"
 #include "learner/checkpoint.h"
 
@@ -218,11 +217,8 @@ class Runner {
 
   // The history source named by the spec, or nullptr when none is.
   absl::StatusOr<std::unique_ptr<HistorySource>> OpenHistories() const {
-    if (!spec_.store.empty()) {
-      StoreHistorySourceOptions options;
-      options.address = spec_.store;
-      return MakeStoreHistorySource(options);
-    }
+    // RunExperiment checked that a spec with a store has an opener.
+    if (!spec_.store.empty()) return hooks_.open_store(spec_.store);
     if (!spec_.histories_dir.empty()) {
       return MakeFileHistorySource(spec_.histories_dir);
     }
@@ -1011,6 +1007,12 @@ absl::Status ValidateExperiment(const EvalSpec& spec) {
 absl::StatusOr<Report> RunExperiment(const EvalSpec& spec,
                                      const ExperimentHooks& hooks) {
   AD_RETURN_IF_ERROR(spec.Validate());
+  if (!spec.store.empty() && !hooks.open_store) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("store ", spec.store,
+                     " given, but this program cannot open a store (no "
+                     "ExperimentHooks::open_store); use histories_dir"));
+  }
   Runner runner(spec, hooks);
   // The whole spec is checked before the first rollout: a mistake costs
   // seconds, not a finished panel.

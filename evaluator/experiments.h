@@ -21,7 +21,8 @@
 //                  (train_env) evaluated on another (env), with the trained
 //                  family's held-out curve beside it.
 //
-// Called by `adctl eval` (evaluator/cli.h) and the ad-evaluator service.
+// Called by `adctl eval` (services/evaluator/eval_cli.h) and the
+// ad-evaluator service.
 // Blocks for the whole experiment on the calling thread (LibTorch uses
 // `threads` intra-op threads); progress and cancellation go through hooks.
 #ifndef AD_EVALUATOR_EXPERIMENTS_H_
@@ -29,6 +30,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "envs/env.h"
 #include "evaluator/curves.h"
+#include "evaluator/history_source.h"
 #include "evaluator/plot.h"
 
 namespace ad::evaluator {
@@ -111,6 +114,13 @@ struct EvalSpec {
 // Writes nothing.
 absl::Status ValidateExperiment(const EvalSpec& spec);
 
+// Opens the trajectory store at "host:port" as a HistorySource. The
+// evaluator library has no gRPC: programs that can reach a store pass
+// services/store/store_history_source.h's StoreHistoryOpener().
+using StoreOpener =
+    std::function<absl::StatusOr<std::unique_ptr<HistorySource>>(
+        const std::string& address)>;
+
 struct ExperimentHooks {
   // Progress: `stage` ("ad", "prompt 50% / ed", ...), episodes done of the
   // stage's total, and the experiment's stages done / total.
@@ -119,6 +129,9 @@ struct ExperimentHooks {
       on_progress;
   // Polled every step; true aborts with CANCELLED.
   std::function<bool()> cancelled;
+  // How EvalSpec.store is opened; without it a spec naming a store fails
+  // with FAILED_PRECONDITION before any rollout.
+  StoreOpener open_store;
 };
 
 // Runs the experiment of `spec` and returns its report (nothing written).

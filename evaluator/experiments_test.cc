@@ -12,7 +12,6 @@
 
 #include "envs/bandit.h"
 #include "envs/registry.h"
-#include "evaluator/cli.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "learner/checkpoint.h"
@@ -47,47 +46,6 @@ std::string WriteTestCheckpoint(const std::string& name,
   const std::string path = TempDir(name);
   CHECK(learner::WriteCheckpoint(path, contents).ok());
   return path;
-}
-
-absl::Status ParseError(std::vector<std::string> args) {
-  return ParseEvalArgs(args).status();
-}
-
-TEST(EvalSpecTest, BadSpecsAreRejectedNamingTheField) {
-  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-      {{"incontext", "--out", "x", "--seeds", "0"}, "seeds"},
-      {{"incontext", "--out", "x", "--episodes", "-3"}, "episodes"},
-      {{"incontext", "--out", "x", "--env", "atari"}, "env"},
-      {{"incontext", "--out", "x", "--baselines", "random,oracle"},
-       "baselines"},
-      {{"incontext", "--out", "x", "--temperature", "-1"}, "temperature"},
-      {{"incontext", "--out", "x", "--x", "time"}, "x_axis"},
-      {{"incontext", "--seeds", "2"}, "out_dir"},
-      {{"incontext", "--out", "x", "--seeds", "many"}, "--seeds"},
-      {{"incontext", "--out", "x", "--colour", "red"}, "--colour"},
-      {{"fig9", "--out", "x"}, "experiment"},
-      {{"prompt", "--out", "x"}, "checkpoint"},
-      {{"prompt", "--out", "x", "--checkpoint", "c", "--prompt_levels",
-        "0.5,2"},
-       "prompt_levels"},
-      {{"context_sweep", "--out", "x", "--checkpoint", "c"}, "context_lens"},
-      {{"context_sweep", "--out", "x", "--sweep_checkpoints", "nolabel"},
-       "sweep_checkpoints"},
-      {{"bandit_ood", "--out", "x"}, "bandit"},
-      {{"transfer", "--out", "x", "--checkpoint", "c", "--env", "key_to_door"},
-       "train_env"},
-      {{"incontext", "--out", "x", "--train_fraction", "1.5"},
-       "train_fraction"},
-      {{"incontext", "--out", "x", "--store", "a:1", "--histories_dir", "d"},
-       "histories_dir"},
-  };
-  for (const auto& [args, field] : cases) {
-    absl::Status s = ParseError(args);
-    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument)
-        << args[0] << " " << field;
-    EXPECT_THAT(s.message(), HasSubstr(field)) << s.message();
-  }
-  EXPECT_TRUE(ParseEvalArgs({"incontext", "--out=x", "--seeds=3"}).ok());
 }
 
 TEST(EvalSpecTest, UnknownTaskIdNamesTheTaskField) {
@@ -490,19 +448,32 @@ TEST(ExperimentsTest, WholeSpecIsCheckedBeforeAnyRollout) {
   EXPECT_THAT(s.message(), HasSubstr(".nope"));
 }
 
-// The command line the issue quotes: `adctl eval transfer --env
-// darkroom_hard` on a 9x9 model is a usage error and writes nothing.
-TEST(ExperimentsTest, EvalCommandRejectsAMismatchedEnvAndWritesNothing) {
-  const std::string checkpoint = WriteTestCheckpoint("cli_darkroom.pt");
-  const std::string out = TempDir("cli_rejected");
-  std::vector<std::string> args = {
-      "transfer", "--checkpoint",  checkpoint, "--train_env", "darkroom",
-      "--env",    "darkroom_hard", "--seeds",  "2",           "--episodes",
-      "2",        "--threads",     "1",        "--out",       out};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  EXPECT_EQ(RunEvalCommand(static_cast<int>(argv.size()), argv.data()), 2);
-  EXPECT_FALSE(std::filesystem::exists(out));
+// A spec naming a store needs a program that can open one: the evaluator
+// library has no gRPC, so without ExperimentHooks::open_store the run fails
+// before any rollout, and with one it asks the opener for that address.
+TEST(ExperimentsTest, StoreSpecUsesTheInjectedOpener) {
+  EvalSpec spec;
+  spec.out_dir = TempDir("store_opener");
+  spec.store = "127.0.0.1:1";
+  spec.baselines = {"source"};
+  spec.seeds = 1;
+  spec.episodes = 1;
+  spec.max_tasks = 1;
+  auto report = RunExperiment(spec);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(report.status().message(), HasSubstr("127.0.0.1:1"));
+
+  std::vector<std::string> opened;
+  ExperimentHooks hooks;
+  hooks.open_store = [&](const std::string& address)
+      -> absl::StatusOr<std::unique_ptr<HistorySource>> {
+    opened.push_back(address);
+    return absl::UnavailableError("no store here");
+  };
+  report = RunExperiment(spec, hooks);
+  EXPECT_EQ(report.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(report.status().message(), HasSubstr("no store here"));
+  EXPECT_EQ(opened, std::vector<std::string>{"127.0.0.1:1"});
 }
 
 }  // namespace

@@ -4,14 +4,10 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "actors/file_sink.h"
 #include "common/status_macros.h"
 
-#if AD_EVALUATOR_HAVE_ACTORS
-#include "actors/file_sink.h"
-#endif
-
 namespace ad::evaluator {
-#if AD_EVALUATOR_HAVE_ACTORS
 namespace {
 
 class FileHistorySource : public HistorySource {
@@ -54,14 +50,5 @@ absl::StatusOr<std::unique_ptr<HistorySource>> MakeFileHistorySource(
   AD_RETURN_IF_ERROR(source->Load());
   return source;
 }
-#else
-absl::StatusOr<std::unique_ptr<HistorySource>> MakeFileHistorySource(
-    const std::string& directory) {
-  return absl::UnimplementedError(absl::StrFormat(
-      "histories_dir %s: this build has no actors module to read history "
-      "files; use --store",
-      directory));
-}
-#endif
 
 }  // namespace ad::evaluator

@@ -4,8 +4,9 @@
 // (segments of a history at a chosen point of its learning).
 //
 // HistorySource is the seam; implementations:
-//   * StoreHistorySource (store_history_source.h): the trajectory store over
-//     gRPC, StoreService.QueryTask / GetHistory (proto/ad/v1/store.proto).
+//   * the store's (services/store/store_history_source.h): the trajectory
+//     store over gRPC, StoreService.QueryTask / GetHistory; handed to the
+//     experiments as ExperimentHooks::open_store (experiments.h).
 //   * FileHistorySource (file_history_source.h): a directory written by the
 //     actors' FileSink (actors/file_sink.h).
 //   * InMemoryHistorySource (below): histories handed over in memory (tests,

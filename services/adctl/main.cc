@@ -7,23 +7,23 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "evaluator/cli.h"
 #include "glog/logging.h"
 #include "services/adctl/command.h"
 #include "services/adctl/flags.h"
 #include "services/adctl/store_commands.h"
 #include "services/common/security_flags.h"
 #include "services/common/usage.h"
+#include "services/evaluator/eval_cli.h"
 
 // Defined with the store commands (services/adctl/store_commands.cc).
 ABSL_DECLARE_FLAG(std::string, store);
 
 int main(int argc, char** argv) {
-  // `adctl eval ...` parses its own flags (evaluator/cli.h).
+  // `adctl eval ...` parses its own flags (services/evaluator/eval_cli.h).
   if (argc > 1 && std::string(argv[1]) == "eval") {
     FLAGS_logtostderr = true;
     google::InitGoogleLogging(argv[0]);
-    return ad::evaluator::RunEvalCommand(argc - 2, argv + 2);
+    return ad::services::RunEvalCommand(argc - 2, argv + 2);
   }
   ad::services::SetProgramUsage(
       "adctl <group> <command> [args] [--flags]; run `adctl` for the list;\n"

@@ -10,7 +10,7 @@ TEST(ProjectPathTest, StripsTheCheckoutAndBuildDirectoryPrefixes) {
             "services/store/main.cc");
   EXPECT_EQ(ProjectPath("../services/common/flags.cc"),
             "services/common/flags.cc");
-  EXPECT_EQ(ProjectPath("actors/ad_actor_main.cc"), "actors/ad_actor_main.cc");
+  EXPECT_EQ(ProjectPath("services/actor/main.cc"), "services/actor/main.cc");
   EXPECT_EQ(ProjectPath("/src/absl/flags/parse.cc"),
             "/src/absl/flags/parse.cc");
   // "services/" starts the repository path, not the nested "common/".
@@ -20,7 +20,7 @@ TEST(ProjectPathTest, StripsTheCheckoutAndBuildDirectoryPrefixes) {
 
 TEST(IsProjectFlagFileTest, AcceptsTheProjectsSourcesOnly) {
   EXPECT_TRUE(IsProjectFlagFile("/work/main/services/store/main.cc"));
-  EXPECT_TRUE(IsProjectFlagFile("../actors/ad_actor_main.cc"));
+  EXPECT_TRUE(IsProjectFlagFile("../services/actor/main.cc"));
   EXPECT_TRUE(IsProjectFlagFile("services/adctl/flags.cc"));
   EXPECT_FALSE(IsProjectFlagFile("absl/flags/parse.cc"));
   EXPECT_FALSE(IsProjectFlagFile("/build/abseil-cpp/absl/flags/flag.cc"));

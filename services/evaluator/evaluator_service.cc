@@ -18,6 +18,7 @@
 #include "learner/checkpoint.h"
 #include "services/common/client.h"
 #include "services/common/status_convert.h"
+#include "services/store/store_history_source.h"
 
 namespace ad::services {
 namespace {
@@ -215,6 +216,7 @@ grpc::Status EvaluatorServiceImpl::Evaluate(
   {
     evaluator::ExperimentHooks hooks;
     hooks.cancelled = [context] { return context->IsCancelled(); };
+    hooks.open_store = store::StoreHistoryOpener();
     hooks.on_progress = [&](const std::string& stage, int done, int total,
                             int stages_done, int stages_total) {
       episodes_total_.Increment();
@@ -261,7 +263,9 @@ grpc::Status EvaluatorServiceImpl::Evaluate(
 absl::StatusOr<evaluator::Report> EvaluatorServiceImpl::RunExclusive(
     const evaluator::EvalSpec& spec) {
   absl::MutexLock lock(&run_mu_);
-  return evaluator::RunExperiment(spec);
+  evaluator::ExperimentHooks hooks;
+  hooks.open_store = store::StoreHistoryOpener();
+  return evaluator::RunExperiment(spec, hooks);
 }
 
 absl::Status Watcher::Options::Validate() const {

@@ -14,13 +14,13 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
-#include "evaluator/cli.h"
 #include "glog/logging.h"
 #include "services/common/client.h"
 #include "services/common/flags.h"
 #include "services/common/security_flags.h"
 #include "services/common/server.h"
 #include "services/common/usage.h"
+#include "services/evaluator/eval_cli.h"
 #include "services/evaluator/evaluator_service.h"
 
 ABSL_FLAG(std::string, output_dir, "out/evaluator",
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "eval") {
     google::InitGoogleLogging(argv[0]);
     FLAGS_logtostderr = true;
-    return ad::evaluator::RunEvalCommand(argc - 2, argv + 2);
+    return ad::services::RunEvalCommand(argc - 2, argv + 2);
   }
   ad::services::SetProgramUsage(
       "EvaluatorService: in-context rollouts of AD checkpoints.\n"

@@ -1,8 +1,7 @@
-// The `adctl eval ...` command group, as a library so that adctl (owned by
-// the store module) dispatches to it with one line:
-//
-//   if (command == "eval") return ad::evaluator::RunEvalCommand(argc - 2, argv
-//   + 2);
+// The `adctl eval ...` command group (also `ad-evaluator eval ...`), as a
+// library both programs dispatch to. It opens `--store` through
+// services/store/store_history_source.h; the evaluator library it drives
+// (evaluator/experiments.h) has no gRPC.
 //
 // Usage: adctl eval EXPERIMENT [--flag=value | --flag value ...]
 //   EXPERIMENT: incontext | prompt | context_sweep | bandit_ood | transfer
@@ -13,15 +12,15 @@
 //       --ed_checkpoint runs/ed/ckpt-000000004000.pt --store 127.0.0.1:50052
 //   (one command line)
 //
-// Flags fill an EvalSpec (evaluator/experiments.h); a bad or unknown flag is
-// an error naming it. The experiment writes CSV/JSON/PNG into --out and
+// Flags fill an evaluator::EvalSpec (evaluator/experiments.h); a bad or unknown
+// flag is an error naming it. The experiment writes CSV/JSON/PNG into --out and
 // prints a summary table on stdout. The whole spec is checked first
 // (ValidateExperiment: checkpoints against every env family, context
 // lengths, tasks, output directory), so a spec that cannot run is a usage
 // error before any rollout. Runs in the calling thread; returns the process
 // exit code (0 ok, 2 usage error, 1 failure).
-#ifndef AD_EVALUATOR_CLI_H_
-#define AD_EVALUATOR_CLI_H_
+#ifndef AD_SERVICES_EVALUATOR_EVAL_CLI_H_
+#define AD_SERVICES_EVALUATOR_EVAL_CLI_H_
 
 #include <string>
 #include <vector>
@@ -29,10 +28,11 @@
 #include "absl/status/statusor.h"
 #include "evaluator/experiments.h"
 
-namespace ad::evaluator {
+namespace ad::services {
 
 // `args` are the words after "eval": the experiment, then flags.
-absl::StatusOr<EvalSpec> ParseEvalArgs(const std::vector<std::string>& args);
+absl::StatusOr<evaluator::EvalSpec> ParseEvalArgs(
+    const std::vector<std::string>& args);
 
 // The help text listing experiments and flags.
 std::string EvalUsage();
@@ -41,6 +41,6 @@ std::string EvalUsage();
 // after "eval" (argv[0] is the experiment).
 int RunEvalCommand(int argc, char** argv);
 
-}  // namespace ad::evaluator
+}  // namespace ad::services
 
-#endif  // AD_EVALUATOR_CLI_H_
+#endif  // AD_SERVICES_EVALUATOR_EVAL_CLI_H_

@@ -1,4 +1,4 @@
-#include "evaluator/cli.h"
+#include "services/evaluator/eval_cli.h"
 
 #include <cstdio>
 #include <functional>
@@ -14,8 +14,15 @@
 #include "common/progress.h"
 #include "evaluator/demo_checkpoints.h"
 #include "glog/logging.h"
+#include "services/store/store_history_source.h"
 
-namespace ad::evaluator {
+namespace ad::services {
+
+using evaluator::DemoTrainOptions;
+using evaluator::EvalSpec;
+using evaluator::ExperimentHooks;
+using evaluator::Report;
+using evaluator::TrainDemoCheckpoint;
 namespace {
 
 using Setter = std::function<absl::Status(const std::string& value)>;
@@ -327,6 +334,7 @@ int RunEvalCommand(int argc, char** argv) {
   }
   Progress progress(absl::StrCat("eval ", spec->experiment), "episodes", 0);
   ExperimentHooks hooks;
+  hooks.open_store = store::StoreHistoryOpener();
   hooks.on_progress = [&](const std::string& stage, int done, int total,
                           int stages_done, int stages_total) {
     progress.Update(done,
@@ -358,4 +366,4 @@ int RunEvalCommand(int argc, char** argv) {
   return 0;
 }
 
-}  // namespace ad::evaluator
+}  // namespace ad::services
