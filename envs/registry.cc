@@ -15,6 +15,7 @@
 #include "envs/env.h"
 #include "envs/key_to_door.h"
 #include "envs/task_id.h"
+#include "envs/watermaze.h"
 
 namespace ad::envs {
 namespace {
@@ -32,6 +33,7 @@ const Registry& Families() {
     families->push_back(std::make_unique<DarkRoomFamily>(DarkRoomHardParams()));
     families->push_back(std::make_unique<KeyToDoorFamily>());
     families->push_back(std::make_unique<BanditFamily>());
+    families->push_back(std::make_unique<WatermazeFamily>());
     return families;
   }();
   return *registry;

@@ -18,7 +18,7 @@ using ::testing::HasSubstr;
 
 TEST(RegistryTest, ListsEveryFamily) {
   EXPECT_THAT(FamilyNames(), ElementsAre("darkroom", "darkroom_hard",
-                                         "key_to_door", "bandit"));
+                                         "key_to_door", "bandit", "watermaze"));
 }
 
 TEST(RegistryTest, EveryFamilyHasItsTasksAndSpaces) {
@@ -32,7 +32,8 @@ TEST(RegistryTest, EveryFamilyHasItsTasksAndSpaces) {
   for (const Expected& e : {Expected{"darkroom", 81, 2, 5, 20},
                             Expected{"darkroom_hard", 289, 2, 5, 20},
                             Expected{"key_to_door", 6561, 2, 5, 50},
-                            Expected{"bandit", 2000, 1, 10, 1}}) {
+                            Expected{"bandit", 2000, 1, 10, 1},
+                            Expected{"watermaze", 640, 72 * 96 * 3, 8, 50}}) {
     SCOPED_TRACE(e.name);
     absl::StatusOr<const EnvFamily*> family = FindFamily(e.name);
     ASSERT_TRUE(family.ok()) << family.status();
@@ -57,10 +58,10 @@ TEST(RegistryTest, EveryFamilyHasItsTasksAndSpaces) {
 }
 
 TEST(RegistryTest, UnknownNamesAndMalformedIdsAreErrors) {
-  absl::StatusOr<const EnvFamily*> family = FindFamily("watermaze");
+  absl::StatusOr<const EnvFamily*> family = FindFamily("labyrinth");
   EXPECT_EQ(family.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(family.status().message(),
-              AllOf(HasSubstr("watermaze"), HasSubstr("darkroom, ")));
+              AllOf(HasSubstr("labyrinth"), HasSubstr("darkroom, ")));
   family = FamilyOfTask("nosuch/goal=1,1");
   EXPECT_EQ(family.status().code(), absl::StatusCode::kNotFound);
   family = FamilyOfTask("darkroom");
