@@ -162,6 +162,7 @@ const std::vector<Field>& Fields() {
       MakeInt("train.checkpoint_every", AD_MEMBER(train.checkpoint_every)),
       MakeInt("train.keep_checkpoints", AD_MEMBER(train.keep_checkpoints)),
       MakeInt("train.seed", AD_MEMBER(train.seed)),
+      MakeString("train.engine", AD_MEMBER(train.engine)),
       MakeString("data.env", AD_MEMBER(data.env)),
       MakeString("data.split", AD_MEMBER(data.split)),
       MakeString("data.source", AD_MEMBER(data.source)),
@@ -318,6 +319,9 @@ absl::Status TrainOptions::Validate() const {
   if (keep_checkpoints < 1) {
     return OutOfRange("train.keep_checkpoints", absl::StrCat(keep_checkpoints),
                       ">= 1");
+  }
+  if (engine != "fused" && engine != "torch") {
+    return OutOfRange("train.engine", engine, "\"fused\" or \"torch\"");
   }
   return absl::OkStatus();
 }

@@ -51,6 +51,15 @@ Trainer::Trainer(const LearnerConfig& config, const torch::Device& device,
                                 .betas({t.adam_beta1, t.adam_beta2})
                                 .eps(t.adam_eps)
                                 .weight_decay(t.weight_decay));
+  if (t.engine == "fused") {
+    auto fused = FusedTrainingStep::Create(model_);
+    if (fused.ok()) {
+      fused_ = *std::move(fused);
+    } else {
+      LOG(INFO) << "train.engine = fused does not apply ("
+                << fused.status().message() << "); using LibTorch autograd";
+    }
+  }
 }
 
 absl::Status Trainer::Restore(const std::string& checkpoint_path) {
@@ -90,14 +99,47 @@ torch::Tensor Trainer::Loss(const torch::Tensor& logits,
 }
 
 absl::StatusOr<StepStats> Trainer::Step(const TrainingBatch& batch) {
-  return TorchCall(
+  absl::StatusOr<StepStats> stats = TorchCall(
       [&] {
-        StepStats stats;
-        stats.learning_rate = LearningRate(config_.train, step_);
+        StepStats fresh;
+        fresh.learning_rate = LearningRate(config_.train, step_);
         for (auto& group : optimizer_->param_groups()) {
           static_cast<torch::optim::AdamOptions&>(group.options())
-              .lr(stats.learning_rate);
+              .lr(fresh.learning_rate);
         }
+        return fresh;
+      },
+      "train step");
+  if (!stats.ok()) return stats.status();
+  AD_RETURN_IF_ERROR(ComputeGradients(batch, *stats));
+  return TorchCall(
+      [&] {
+        if (config_.train.grad_clip_norm > 0) {
+          stats->grad_norm = torch::nn::utils::clip_grad_norm_(
+              model_->parameters(), config_.train.grad_clip_norm);
+        }
+        optimizer_->step();
+        ++step_;
+        stats->step = step_;
+        stats->tokens = batch.tokens;
+        return *stats;
+      },
+      "train step");
+}
+
+absl::Status Trainer::ComputeGradients(const TrainingBatch& batch,
+                                       StepStats& stats) {
+  if (fused_ != nullptr) {
+    AD_ASSIGN_OR_RETURN(
+        FusedStepResult result,
+        fused_->ForwardBackward(batch.input, batch.targets,
+                                config_.train.label_smoothing, DrawStepSeed()));
+    stats.loss = result.loss;
+    stats.accuracy = result.accuracy;
+    return absl::OkStatus();
+  }
+  return TorchCall(
+      [&] {
         model_->train();
         // Dropping the gradients (rather than zeroing them) lets backward
         // write them fresh instead of accumulating into zeros.
@@ -107,22 +149,13 @@ absl::StatusOr<StepStats> Trainer::Step(const TrainingBatch& batch) {
         torch::Tensor logits = model_->Forward(batch.input);
         torch::Tensor loss = Loss(logits, batch.targets);
         loss.backward();
-        if (config_.train.grad_clip_norm > 0) {
-          stats.grad_norm = torch::nn::utils::clip_grad_norm_(
-              model_->parameters(), config_.train.grad_clip_norm);
-        }
-        optimizer_->step();
-        ++step_;
         torch::NoGradGuard no_grad;
-        stats.step = step_;
         stats.loss = loss.item<double>();
         stats.accuracy = logits.argmax(-1)
                              .eq(batch.targets)
                              .to(torch::kFloat)
                              .mean()
                              .item<double>();
-        stats.tokens = batch.tokens;
-        return stats;
       },
       "train step");
 }

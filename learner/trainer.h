@@ -7,6 +7,8 @@
 // optimizer update on one batch. Save()/Restore() go through checkpoints
 // (checkpoint.h) and carry model, optimizer, step and the CPU RNG, so a
 // learner restarted from its latest checkpoint continues on the same curve.
+// The gradients come from LibTorch autograd or, with train.engine = fused,
+// from FusedTrainingStep (fused_step.h); the rest of the step is the same.
 // RunTraining() is the loop around it: it pulls batches from a Prefetcher,
 // measures tokens/s and the sample-wait fraction, prints a progress line,
 // reports every step to a callback (the service maps it to Prometheus and
@@ -31,6 +33,7 @@
 #include "learner/batch.h"
 #include "learner/checkpoint.h"
 #include "learner/config.h"
+#include "learner/fused_step.h"
 #include "learner/model.h"
 #include "learner/prefetcher.h"
 
@@ -76,11 +79,17 @@ class Trainer {
           ADModel model);
   torch::Tensor Loss(const torch::Tensor& logits,
                      const torch::Tensor& targets) const;
+  // Fills every parameter's .grad() for `batch` with the configured engine
+  // (train.engine); returns its loss and accuracy in `stats`.
+  absl::Status ComputeGradients(const TrainingBatch& batch, StepStats& stats);
 
   LearnerConfig config_;
   torch::Device device_;
   ADModel model_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
+  // Set when train.engine = fused and it applies to this model; null means
+  // LibTorch autograd.
+  std::unique_ptr<FusedTrainingStep> fused_;
   int64_t step_ = 0;
 };
 

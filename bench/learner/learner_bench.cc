@@ -1,16 +1,22 @@
 // Training throughput of the C++ learner, as one JSON line on stdout:
 //
 //   ad_bench_learner --preset=cpu-demo --steps=30 --warmup=5 --threads=2
-//     -> {"impl":"cpp","preset":"cpu-demo","tokens_per_second":...,
+//     -> {"impl":"cpp","engine":"fused","preset":"cpu-demo",
+//         "train_flops_per_token":...,"tokens_per_second":...,
 //         "sample_wait_fraction":...,"step_ms":...}
+//   ad_bench_learner --peak --threads=2   (the fp32 sgemm peak)
+//     -> {"impl":"sgemm","threads":2,"gflops":...}
 //
 // Data: synthetic Dark Room learning histories (learner/synthetic_darkroom.h)
 // served in-process, or -- with --store=ADDR -- uploaded to a running
 // ad-store and sampled back over gRPC (the real data path; its sample-wait
 // fraction is the figure that matters there). --dump_batches=PATH writes the
 // first --dump_count batches of the in-process source, so the PyTorch
-// baseline (ad_model_pytorch.py) trains on exactly the same data. Driven by
-// run_bench.sh, which runs both in the same run and prints the ratio.
+// baseline (ad_model_pytorch.py) trains on exactly the same data. The
+// engine is the config's train.engine (--set=train.engine=torch for the
+// LibTorch autograd one). Driven by run_bench.sh, which runs the engines and
+// PyTorch in the same run and prints the ratios and shares of the peak.
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
@@ -22,6 +28,7 @@
 #include "glog/logging.h"
 #include "learner/config.h"
 #include "learner/device.h"
+#include "learner/fused_step.h"
 #include "learner/in_process_source.h"
 #include "learner/prefetcher.h"
 #include "learner/synthetic_darkroom.h"
@@ -42,6 +49,9 @@ ABSL_FLAG(std::string, profile, "",
           "Write a Chrome trace of the measured steps here (LibTorch "
           "autograd profiler)");
 ABSL_FLAG(int, dump_count, 8, "Batches written by --dump_batches");
+ABSL_FLAG(bool, peak, false,
+          "Print the fp32 matmul peak (a large sgemm through LibTorch's "
+          "BLAS, --threads threads) as {\"impl\":\"sgemm\",...} and exit");
 ABSL_FLAG(std::string, dump_config, "",
           "With --dump_batches: write the full config (every key) here");
 
@@ -49,6 +59,24 @@ namespace al = ad::learner;
 namespace sl = ad::services::learner;
 
 namespace {
+
+// Best GFLOP/s of n x n x n sgemm over a few repetitions.
+double MatmulPeakGflops() {
+  constexpr int64_t kN = 1536;
+  torch::NoGradGuard no_grad;
+  torch::Tensor a = torch::randn({kN, kN});
+  torch::Tensor b = torch::randn({kN, kN});
+  torch::Tensor c = torch::empty({kN, kN});
+  at::mm_out(c, a, b);  // warm-up
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const absl::Time start = absl::Now();
+    at::mm_out(c, a, b);
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    best = std::max(best, 2.0 * kN * kN * kN / seconds / 1e9);
+  }
+  return best;
+}
 
 std::vector<al::History> Histories() {
   std::vector<al::DarkRoomGoal> train, test;
@@ -92,6 +120,11 @@ int main(int argc, char** argv) {
   absl::Status s = al::ApplyOverrides(overrides, *config);
   CHECK(s.ok()) << s;
   CHECK(al::ConfigureThreads(absl::GetFlag(FLAGS_threads)).ok());
+  if (absl::GetFlag(FLAGS_peak)) {
+    std::printf("{\"impl\":\"sgemm\",\"threads\":%d,\"gflops\":%.1f}\n",
+                absl::GetFlag(FLAGS_threads), MatmulPeakGflops());
+    return 0;
+  }
 
   al::WindowRequest request;
   request.window_len = config->model.context_len;
@@ -161,14 +194,21 @@ int main(int argc, char** argv) {
   CHECK(summary.ok()) << summary.status();
   profile.reset();
   const int64_t measured = summary->steps_run;
+  // The step's arithmetic: forward + backward ~ 3x the forward's matmul
+  // and attention FLOPs (learner/fused_step.h).
+  const double train_flops_per_token =
+      3.0 * al::ForwardFlopsPerToken(config->model, config->model.context_len);
   std::printf(
-      "{\"impl\":\"cpp\",\"preset\":\"%s\",\"source\":\"%s\",\"threads\":%d,"
-      "\"batch\":%d,\"window\":%d,\"steps\":%lld,\"tokens_per_second\":%.1f,"
+      "{\"impl\":\"cpp\",\"engine\":\"%s\",\"preset\":\"%s\","
+      "\"source\":\"%s\",\"threads\":%d,\"batch\":%d,\"window\":%d,"
+      "\"steps\":%lld,\"train_flops_per_token\":%.0f,"
+      "\"tokens_per_second\":%.1f,"
       "\"cpu_tokens_per_second\":%.1f,\"sample_wait_fraction\":%.4f,"
       "\"step_ms\":%.2f,\"loss\":%.4f}\n",
-      config->preset.c_str(), store.empty() ? "in-process" : "ad-store",
-      absl::GetFlag(FLAGS_threads), config->train.batch_size,
-      config->model.context_len, static_cast<long long>(measured),
+      config->train.engine.c_str(), config->preset.c_str(),
+      store.empty() ? "in-process" : "ad-store", absl::GetFlag(FLAGS_threads),
+      config->train.batch_size, config->model.context_len,
+      static_cast<long long>(measured), train_flops_per_token,
       summary->tokens_per_second,
       static_cast<double>(summary->tokens) / std::max(cpu_seconds, 1e-9),
       summary->sample_wait_fraction,

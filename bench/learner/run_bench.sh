@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Learner training throughput, C++ vs a plain PyTorch implementation of the
-# same model, batch and data, measured in the same run (alternating rounds,
-# medians), then the sample-wait fraction when fed by a real ad-store over
-# gRPC. Bounded to about a minute for cpu-demo.
+# Learner training throughput: the C++ learner's two engines (train.engine =
+# fused, the hand-written step of learner/fused_step.h, and torch, LibTorch
+# autograd) vs a plain PyTorch implementation of the same model, batch and
+# data, measured in the same run (alternating rounds, medians); the machine's
+# fp32 sgemm peak and each one's share of it; then the sample-wait fraction
+# when fed by a real ad-store over gRPC. Bounded to about a minute for
+# cpu-demo.
 #
 # Usage: bench/learner/run_bench.sh [preset=cpu-demo] [threads=2]
 # Environment: AD_BUILD_DIR (default build), STEPS (20), WARMUP (3),
@@ -29,16 +32,32 @@ trap cleanup EXIT
   --dump_config="$tmp/config.cfg" --dump_count=8 2>/dev/null
 
 field() { sed -n "s/.*[{,]\"$1\":\([0-9.]*\).*/\1/p"; }
-cpp=()
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# The machine's fp32 matmul peak at this thread count: a large sgemm.
+line=$("$BIN/ad_bench_learner" --peak --threads="$THREADS" 2>/dev/null)
+echo "$line"
+peak=$(field gflops <<<"$line")
+
+fused=()
+torch=()
 py=()
-cpp_cpu=()
+fused_cpu=()
+torch_cpu=()
 py_cpu=()
+flops=
 for ((r = 0; r < ROUNDS; r++)); do
   line=$("$BIN/ad_bench_learner" --preset="$PRESET" --threads="$THREADS" \
-    --steps="$STEPS" --warmup="$WARMUP" 2>/dev/null)
+    --steps="$STEPS" --warmup="$WARMUP" --set=train.engine=fused 2>/dev/null)
   echo "$line"
-  cpp+=("$(field tokens_per_second <<<"$line")")
-  cpp_cpu+=("$(field cpu_tokens_per_second <<<"$line")")
+  fused+=("$(field tokens_per_second <<<"$line")")
+  fused_cpu+=("$(field cpu_tokens_per_second <<<"$line")")
+  flops=$(field train_flops_per_token <<<"$line")
+  line=$("$BIN/ad_bench_learner" --preset="$PRESET" --threads="$THREADS" \
+    --steps="$STEPS" --warmup="$WARMUP" --set=train.engine=torch 2>/dev/null)
+  echo "$line"
+  torch+=("$(field tokens_per_second <<<"$line")")
+  torch_cpu+=("$(field cpu_tokens_per_second <<<"$line")")
   line=$("$PYTHON" bench/learner/ad_model_pytorch.py --config "$tmp/config.cfg" \
     --batches "$tmp/batches.bin" --threads "$THREADS" --steps "$STEPS" \
     --warmup "$WARMUP")
@@ -46,15 +65,21 @@ for ((r = 0; r < ROUNDS; r++)); do
   py+=("$(field tokens_per_second <<<"$line")")
   py_cpu+=("$(field cpu_tokens_per_second <<<"$line")")
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-c=$(median "${cpp[@]}")
+f=$(median "${fused[@]}")
+c=$(median "${torch[@]}")
 p=$(median "${py[@]}")
-cc=$(median "${cpp_cpu[@]}")
+fc=$(median "${fused_cpu[@]}")
+cc=$(median "${torch_cpu[@]}")
 pc=$(median "${py_cpu[@]}")
-awk -v c="$c" -v p="$p" -v cc="$cc" -v pc="$pc" -v preset="$PRESET" -v t="$THREADS" 'BEGIN {
+awk -v f="$f" -v c="$c" -v p="$p" -v fc="$fc" -v cc="$cc" -v pc="$pc" \
+  -v peak="$peak" -v flops="$flops" -v preset="$PRESET" -v t="$THREADS" 'BEGIN {
   printf "learner %s, %d threads (medians of %d alternating rounds):\n", preset, t, '"$ROUNDS"'
-  printf "  wall: C++ %.0f tokens/s, PyTorch %.0f tokens/s, ratio %.2fx (goal >= 1.2x)\n", c, p, c / p
-  printf "  CPU:  C++ %.0f tokens/CPU-s, PyTorch %.0f tokens/CPU-s, ratio %.2fx\n", cc, pc, cc / pc }'
+  printf "  wall: C++ fused %.0f tokens/s, C++ torch %.0f tokens/s, PyTorch %.0f tokens/s\n", f, c, p
+  printf "        fused/PyTorch %.2fx (goal >= 2.5x), torch/PyTorch %.2fx, fused/torch %.2fx\n", f / p, c / p, f / c
+  printf "  CPU:  fused %.0f, torch %.0f, PyTorch %.0f tokens/CPU-s\n", fc, cc, pc
+  printf "  peak: sgemm %.1f GFLOP/s; %.0f training FLOPs/token (3x forward matmuls + attention)\n", peak, flops
+  printf "        share of peak: fused %.1f%%, torch %.1f%%, PyTorch %.1f%% (goal >= 50%%)\n",
+    100 * f * flops / 1e9 / peak, 100 * c * flops / 1e9 / peak, 100 * p * flops / 1e9 / peak }'
 
 # The real data path: windows from ad-store over gRPC.
 port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
