@@ -1,6 +1,7 @@
 #include "actors/history_sink.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/history_id.h"
 
 namespace ad::actors {
 
@@ -12,13 +13,10 @@ absl::Status ValidateChunk(const ad::v1::HistoryMeta& meta,
         "meta: history_id, env, task_id and source must all be non-empty");
   }
   for (char c : meta.history_id()) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                    c == ':' || c == '/' || c == '=' || c == ',' || c == '-';
-    if (!ok) {
+    if (!IsHistoryIdChar(c)) {
       return absl::InvalidArgumentError(
           absl::StrCat("meta.history_id '", meta.history_id(),
-                       "' has a character outside [A-Za-z0-9._:/=,-]"));
+                       "' has a character outside ", kHistoryIdAlphabet));
     }
   }
   if (meta.obs_dim() == 0 || meta.num_actions() == 0) {

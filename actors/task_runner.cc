@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "actors/history_recorder.h"
 #include "actors/source_registry.h"
+#include "common/history_id.h"
 #include "common/status_macros.h"
 #include "envs/registry.h"
 #include "glog/logging.h"
@@ -61,10 +62,7 @@ std::string MakeHistoryId(const std::string& source, const std::string& task_id,
   // Task ids may hold characters outside the history-id alphabet
   // [A-Za-z0-9._:/=,-] (Key-to-Door's ';'); they become '_'.
   for (char& c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                    c == ':' || c == '/' || c == '=' || c == ',' || c == '-';
-    if (!ok) c = '_';
+    if (!IsHistoryIdChar(c)) c = '_';
   }
   return id;
 }

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "envs/rng.h"
+#include "common/rng.h"
 #include "glog/logging.h"
 
 namespace ad::envs {

@@ -16,10 +16,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
+#include "common/rng.h"
 #include "common/status_macros.h"
 #include "envs/batch_checks.h"
 #include "envs/env.h"
-#include "envs/rng.h"
 #include "envs/task_id.h"
 #include "glog/logging.h"
 

@@ -69,8 +69,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "common/rng.h"
 #include "envs/env.h"
-#include "envs/rng.h"
 
 namespace ad::envs {
 

@@ -10,8 +10,8 @@
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
+#include "common/rng.h"
 #include "envs/env.h"
-#include "envs/rng.h"
 #include "envs/step_buffers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

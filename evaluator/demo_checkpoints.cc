@@ -8,9 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/rng.h"
 #include "common/status_macros.h"
 #include "envs/registry.h"
-#include "envs/rng.h"
 #include "glog/logging.h"
 #include "learner/checkpoint.h"
 #include "learner/config.h"
@@ -68,9 +68,9 @@ absl::StatusOr<std::vector<learner::History>> MakeDemoHistories(
   const int actions = space.num_actions;
   std::vector<float> q(static_cast<size_t>(rows) * states * actions,
                        static_cast<float>(options.initial_q));
-  std::vector<envs::SplitMix64> rngs;
+  std::vector<SplitMix64> rngs;
   for (int r = 0; r < rows; ++r) {
-    rngs.emplace_back(envs::InstanceSeed(options.seed ^ 0x51u, r));
+    rngs.emplace_back(InstanceSeed(options.seed ^ 0x51u, r));
   }
   std::vector<learner::History> histories(rows);
   for (int r = 0; r < rows; ++r) {

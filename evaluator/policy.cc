@@ -1,6 +1,6 @@
 #include "evaluator/policy.h"
 
-#include "envs/rng.h"
+#include "common/rng.h"
 
 namespace ad::evaluator {
 
@@ -11,7 +11,7 @@ uint64_t RowStreamSeed(const RowSpec& row, uint64_t salt) {
   for (unsigned char c : row.task_id) {
     h = (h ^ c) * 0x100000001b3ULL;
   }
-  return envs::Mix64(h ^ envs::Mix64(row.seed + envs::Mix64(salt)));
+  return Mix64(h ^ Mix64(row.seed + Mix64(salt)));
 }
 
 }  // namespace ad::evaluator

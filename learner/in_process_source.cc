@@ -5,18 +5,11 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/rng.h"
 #include "common/status_macros.h"
 
 namespace ad::learner {
 namespace {
-
-// SplitMix64: decorrelates the seeds of consecutive batches.
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 absl::Status ValidateHistory(const History& h) {
   const size_t n = h.actions.size();
@@ -73,7 +66,7 @@ absl::StatusOr<Windows> InProcessWindowSource::Next(absl::Time /*deadline*/) {
   const int b = request_.batch_size;
   const int t = request_.window_len;
   const int d = histories_.front().obs_dim;
-  std::mt19937_64 rng(Mix(request_.seed ^ Mix(next_batch_)));
+  std::mt19937_64 rng(HashSeed(request_.seed ^ HashSeed(next_batch_)));
   ++next_batch_;
   Windows w;
   w.batch_size = b;

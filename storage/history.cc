@@ -1,16 +1,11 @@
 #include "storage/history.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/history_id.h"
 #include "common/text_escape.h"
 
 namespace ad::storage {
 namespace {
-
-bool IsIdChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' ||
-         c == '/' || c == '=' || c == ',' || c == '-';
-}
 
 absl::Status ValidateName(const char* field, const std::string& value) {
   if (value.empty()) {
@@ -41,10 +36,10 @@ absl::Status ValidateHistoryId(const std::string& history_id) {
                      " characters; at most ", kMaxHistoryIdLength, " allowed"));
   }
   for (char c : history_id) {
-    if (!IsIdChar(c)) {
+    if (!IsHistoryIdChar(c)) {
       return absl::InvalidArgumentError(
           absl::StrCat("history_id '", BoundedEcho(history_id),
-                       "' has a character outside [A-Za-z0-9._:/=,-]"));
+                       "' has a character outside ", kHistoryIdAlphabet));
     }
   }
   return absl::OkStatus();

@@ -5,21 +5,11 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/rng.h"
 #include "common/status_macros.h"
 #include "common/text_escape.h"
 
 namespace ad::storage {
-namespace {
-
-// SplitMix64's finalizer: decorrelates (seed, batch) pairs.
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
 
 absl::Status WindowFilter::Validate() const {
   if (split != kTrainSplit && split != kTestSplit) {
@@ -237,7 +227,7 @@ absl::Status WindowSampler::DrawBatch(WindowBatch* batch) {
   batch->transitions.Resize(obs_dim_, static_cast<size_t>(b) * len);
   batch->history_ids.resize(b);
   batch->starts.resize(b);
-  rng_.seed(Mix(Mix(options_.seed) ^ next_batch_));
+  rng_.seed(HashSeed(HashSeed(options_.seed) ^ next_batch_));
   std::uniform_int_distribution<uint64_t> pick(0, valid_starts() - 1);
   for (uint32_t w = 0; w < b; ++w) {
     const uint64_t u = pick(rng_);

@@ -16,9 +16,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
+#include "common/rng.h"
 #include "envs/env.h"
 #include "envs/registry.h"
-#include "envs/rng.h"
 #include "envs/step_buffers.h"
 #include "glog/logging.h"
 

@@ -13,9 +13,9 @@ constexpr uint64_t kRandomSalt = 0x52414e44;     // "RAND"
 constexpr uint64_t kHeuristicSalt = 0x48455552;  // "HEUR"
 constexpr uint64_t kNoisySalt = 0x4e4f4953;      // "NOIS"
 
-std::vector<envs::SplitMix64> MakeStreams(absl::Span<const RowSpec> rows,
-                                          uint64_t salt) {
-  std::vector<envs::SplitMix64> streams;
+std::vector<SplitMix64> MakeStreams(absl::Span<const RowSpec> rows,
+                                    uint64_t salt) {
+  std::vector<SplitMix64> streams;
   streams.reserve(rows.size());
   for (const RowSpec& row : rows) {
     streams.emplace_back(RowStreamSeed(row, salt));
@@ -127,7 +127,7 @@ absl::Status NoisyExpertPolicy::Act(const ContextBatch& context,
     return s;
   }
   for (int r = 0; r < context.rows(); ++r) {
-    envs::SplitMix64& stream = streams_[context.global_row(r)];
+    SplitMix64& stream = streams_[context.global_row(r)];
     const bool explore = stream.NextUnit() < epsilon_;
     const int32_t random = static_cast<int32_t>(stream.NextBelow(num_actions_));
     actions[r] = explore ? random : expert_[context.global_row(r)];
@@ -166,7 +166,7 @@ absl::Status HeuristicPolicy::Act(const ContextBatch& context,
     return s;
   }
   for (int r = 0; r < context.rows(); ++r) {
-    envs::SplitMix64& stream = streams_[context.global_row(r)];
+    SplitMix64& stream = streams_[context.global_row(r)];
     // The most recent rewarded transition in context, if any.
     int rewarded = -1;
     for (int k = context.length() - 1; k >= 0; --k) {

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "envs/rng.h"
+#include "common/rng.h"
 #include "evaluator/policy.h"
 
 namespace ad::evaluator {
@@ -40,7 +40,7 @@ class RandomPolicy : public InContextPolicy {
 
  private:
   int num_actions_ = 0;
-  std::vector<envs::SplitMix64> streams_;  // one per rollout row
+  std::vector<SplitMix64> streams_;  // one per rollout row
 };
 
 class OptimalPolicy : public InContextPolicy {
@@ -71,8 +71,8 @@ class NoisyExpertPolicy : public InContextPolicy {
  private:
   double epsilon_;
   int num_actions_ = 0;
-  std::vector<int32_t> expert_;            // scratch, one per rollout row
-  std::vector<envs::SplitMix64> streams_;  // one per rollout row
+  std::vector<int32_t> expert_;      // scratch, one per rollout row
+  std::vector<SplitMix64> streams_;  // one per rollout row
 };
 
 class HeuristicPolicy : public InContextPolicy {
@@ -89,7 +89,7 @@ class HeuristicPolicy : public InContextPolicy {
   bool grid_ = false;      // grid world (else bandit)
   int32_t grid_size_ = 0;  // cells per side
   int num_actions_ = 0;
-  std::vector<envs::SplitMix64> streams_;  // one per rollout row
+  std::vector<SplitMix64> streams_;  // one per rollout row
 };
 
 // The baseline called `name` ("random", "optimal", "heuristic"); NOT_FOUND

@@ -50,7 +50,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "envs/rng.h"
+#include "common/rng.h"
 #include "evaluator/policy.h"
 #include "learner/config.h"
 #include "learner/model.h"
@@ -140,7 +140,7 @@ class ModelPolicy : public InContextPolicy {
   Options options_;
   int max_past_;
   int64_t step_ = 0;
-  std::vector<envs::SplitMix64> streams_;  // one per rollout row
+  std::vector<SplitMix64> streams_;  // one per rollout row
   // "chunk" state, per rollout row: tokens cached, and the context's push
   // count when they were; keys / values per layer [rows, H, window, hd].
   std::vector<int> cache_len_;

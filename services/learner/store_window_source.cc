@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/rng.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
 
@@ -13,13 +14,6 @@ namespace ad::services::learner {
 namespace {
 
 using ad::learner::Windows;
-
-uint64_t Mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 // A stream ending for an everyday reason (its life ran out, the store
 // restarted): reopened after a backoff without counting an error.
@@ -103,7 +97,7 @@ ad::v1::SampleWindowsRequest StoreWindowSource::StreamRequest(
   r.set_num_batches(0);  // until cancelled
   const uint64_t index =
       static_cast<uint64_t>(options_.request.first_batch + batches_received);
-  r.set_seed(Mix(options_.request.seed ^ Mix(index)));
+  r.set_seed(HashSeed(options_.request.seed ^ HashSeed(index)));
   r.set_episode_stride(options_.data.episode_stride);
   r.set_min_transitions(options_.data.min_transitions);
   return r;

@@ -29,26 +29,6 @@ bool IsRetryable(absl::StatusCode code) {
   }
 }
 
-absl::Status CheckShape(const ad::v1::HistoryMeta& meta,
-                        const ad::actors::TransitionChunk& chunk) {
-  const auto& t = chunk.transitions;
-  const int64_t n = t.actions_size();
-  if (meta.history_id().empty()) {
-    return absl::InvalidArgumentError("meta.history_id must not be empty");
-  }
-  if (n > 0 && t.obs_size() != n * static_cast<int64_t>(t.obs_dim())) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "obs has ", t.obs_size(), " values; expected ", n * t.obs_dim(), " (",
-        n, " x obs_dim ", t.obs_dim(), ")"));
-  }
-  if (t.rewards_size() != n || static_cast<int64_t>(t.dones().size()) != n) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "rewards (", t.rewards_size(), ") and dones (", t.dones().size(),
-        ") must have one entry per action (", n, ")"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status StoreSink::Options::Validate() const {
@@ -93,7 +73,7 @@ StoreSink::~StoreSink() {
 absl::Status StoreSink::Append(const ad::v1::HistoryMeta& meta,
                                const ad::actors::TransitionChunk& chunk,
                                bool final) {
-  AD_RETURN_IF_ERROR(CheckShape(meta, chunk));
+  AD_RETURN_IF_ERROR(ad::actors::ValidateChunk(meta, chunk));
   {
     absl::MutexLock lock(&mu_);
     if (auto it = failed_.find(meta.history_id()); it != failed_.end()) {

@@ -83,9 +83,10 @@ class StoreSink : public ad::actors::HistorySink {
   StoreSink(const StoreSink&) = delete;
   StoreSink& operator=(const StoreSink&) = delete;
 
-  // Queues one chunk (see HistorySink). Checks the chunk's array lengths
-  // locally (INVALID_ARGUMENT); the store's own checks fail the history
-  // asynchronously (reported by later Appends of it and by Flush).
+  // Queues one chunk (see HistorySink). Checks the chunk locally with the
+  // sinks' one rule, actors::ValidateChunk (INVALID_ARGUMENT); the store's
+  // own checks fail the history asynchronously (reported by later Appends of
+  // it and by Flush).
   absl::Status Append(const ad::v1::HistoryMeta& meta,
                       const ad::actors::TransitionChunk& chunk,
                       bool final) override ABSL_LOCKS_EXCLUDED(mu_);

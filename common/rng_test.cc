@@ -1,4 +1,4 @@
-#include "envs/rng.h"
+#include "common/rng.h"
 
 #include <cstdint>
 #include <set>
@@ -6,7 +6,7 @@
 
 #include "gtest/gtest.h"
 
-namespace ad::envs {
+namespace ad {
 namespace {
 
 TEST(SplitMix64Test, MatchesTheReferenceSequence) {
@@ -40,4 +40,4 @@ TEST(InstanceSeedTest, DiffersAcrossInstancesAndSeeds) {
 }
 
 }  // namespace
-}  // namespace ad::envs
+}  // namespace ad
