@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -46,35 +48,85 @@ std::string DefaultPlotScript() {
   return AD_EVALUATOR_SOURCE_DIR "/plot_curves.py";
 }
 
+namespace {
+
+// Runs `python script args...` after checking that the script exists and
+// python imports matplotlib; `what` names the input in the errors.
+absl::Status RunPlotScript(const std::string& python, const std::string& script,
+                           const std::vector<std::string>& args,
+                           const std::string& what) {
+  if (!std::filesystem::exists(script)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "plot script %s not found (set --plot_script); %s", script, what));
+  }
+  const std::string check = absl::StrCat(
+      ShellQuote(python), " -c 'import matplotlib, json' >/dev/null 2>&1");
+  if (std::system(check.c_str()) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "%s cannot import matplotlib (install python3-matplotlib or set "
+        "--python); no PNG written, %s",
+        python, what));
+  }
+  std::string command =
+      absl::StrCat(ShellQuote(python), " ", ShellQuote(script));
+  for (const std::string& arg : args) {
+    absl::StrAppend(&command, " ", ShellQuote(arg));
+  }
+  const int status = std::system(command.c_str());
+  if (status != 0) {
+    return absl::InternalError(absl::StrFormat(
+        "plot script failed (wait status %d): %s", status, command));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status PlotReport(const PlotOptions& options,
                         const std::string& report_json,
                         const std::string& png) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   const std::string script =
       options.script.empty() ? DefaultPlotScript() : options.script;
-  if (!std::filesystem::exists(script)) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "plot script %s not found (set --plot_script); curves are in %s",
-        script, report_json));
+  std::vector<std::string> args = {report_json, png};
+  if (!options.x_axis.empty()) {
+    args.push_back("--x");
+    args.push_back(options.x_axis);
   }
-  const std::string check =
-      absl::StrCat(ShellQuote(options.python),
-                   " -c 'import matplotlib, json' >/dev/null 2>&1");
-  if (std::system(check.c_str()) != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "%s cannot import matplotlib (install python3-matplotlib or set "
-        "--python); no PNG written, curves are in %s",
-        options.python, report_json));
+  if (absl::Status s =
+          RunPlotScript(options.python, script, args,
+                        absl::StrCat("curves are in ", report_json));
+      !s.ok()) {
+    return s;
   }
-  std::string command =
-      absl::StrCat(ShellQuote(options.python), " ", ShellQuote(script), " ",
-                   ShellQuote(report_json), " ", ShellQuote(png));
-  if (!options.x_axis.empty())
-    absl::StrAppend(&command, " --x ", options.x_axis);
-  const int status = std::system(command.c_str());
-  if (status != 0) {
-    return absl::InternalError(absl::StrFormat(
-        "plot script failed (wait status %d): %s", status, command));
+  LOG(INFO) << "wrote " << png;
+  return absl::OkStatus();
+}
+
+std::string DefaultFramesScript() {
+  if (const char* env = std::getenv("AD_FRAMES_SCRIPT"); env != nullptr) {
+    return env;
+  }
+  return AD_EVALUATOR_SOURCE_DIR "/plot_frames.py";
+}
+
+absl::Status PlotFrames(const PlotOptions& options,
+                        const std::string& frames_npy,
+                        const std::vector<std::string>& row_labels,
+                        const std::vector<std::string>& cell_labels,
+                        const std::string& png) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  const std::string script =
+      options.script.empty() ? DefaultFramesScript() : options.script;
+  std::vector<std::string> args = {frames_npy, png, "--row_labels"};
+  args.insert(args.end(), row_labels.begin(), row_labels.end());
+  args.push_back("--cell_labels");
+  args.insert(args.end(), cell_labels.begin(), cell_labels.end());
+  if (absl::Status s =
+          RunPlotScript(options.python, script, args,
+                        absl::StrCat("frames are in ", frames_npy));
+      !s.ok()) {
+    return s;
   }
   LOG(INFO) << "wrote " << png;
   return absl::OkStatus();

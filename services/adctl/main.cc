@@ -9,6 +9,7 @@
 #include "absl/flags/usage.h"
 #include "glog/logging.h"
 #include "services/adctl/command.h"
+#include "services/adctl/env_commands.h"
 #include "services/adctl/flags.h"
 #include "services/adctl/store_commands.h"
 #include "services/common/security_flags.h"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
 
   ad::adctl::CommandRegistry registry;
   ad::adctl::RegisterStoreCommands(&registry);
+  ad::adctl::RegisterEnvCommands(&registry);
   registry.SetGroupCheck("store", [] {
     return ad::adctl::CheckServer("--store", absl::GetFlag(FLAGS_store),
                                   absl::GetFlag(FLAGS_connect_timeout));
