@@ -1,6 +1,7 @@
 #include "learner/fused_step.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <cmath>
@@ -11,11 +12,14 @@
 #include "absl/strings/str_cat.h"
 #include "learner/torch_status.h"
 
-// Element-wise and attention kernels are compiled twice, for AVX2+FMA and
-// for the baseline ISA, and picked at load time (GCC/Clang ifunc).
+// Element-wise and attention kernels are compiled twice, for x86-64-v3
+// (AVX2, FMA) and for the baseline ISA, and picked at load time (ifunc).
+// The file is compiled with -fno-trapping-math (learner/CMakeLists.txt) so
+// that the selects in these loops vectorise.
 #if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
 #if __has_attribute(target_clones)
-#define AD_VECTOR_CLONES __attribute__((target_clones("avx2,fma", "default")))
+#define AD_VECTOR_CLONES \
+  __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
 #endif
 #ifndef AD_VECTOR_CLONES
@@ -85,7 +89,7 @@ AD_VECTOR_CLONES void DropRange(const Site& site, uint32_t first, int64_t n,
   for (int64_t j = 0; j < n; ++j) {
     const uint32_t h =
         Mix32(Mix32((first + static_cast<uint32_t>(j)) ^ k1) + k2);
-    x[j] = h >= threshold ? x[j] * scale : 0.0f;
+    x[j] *= h >= threshold ? scale : 0.0f;
   }
 }
 
@@ -102,7 +106,7 @@ AD_VECTOR_CLONES void AddDroppedRange(const Site& site, uint32_t first,
   for (int64_t j = 0; j < n; ++j) {
     const uint32_t h =
         Mix32(Mix32((first + static_cast<uint32_t>(j)) ^ k1) + k2);
-    out[j] = a[j] + (h >= threshold ? y[j] * scale : 0.0f);
+    out[j] = a[j] + y[j] * (h >= threshold ? scale : 0.0f);
   }
 }
 
@@ -128,7 +132,9 @@ void AddDropped(const Site& site, int64_t n, const float* a, const float* y,
 // Cephes' expf: 2^n * e^r with |r| <= ln(2) / 2; about 1 ulp.
 inline float Exp(float x) {
   x = std::min(std::max(x, -87.0f), 88.0f);
-  const float n = std::floor(x * 1.44269504088896341f + 0.5f);
+  const float t = x * 1.44269504088896341f;
+  const int32_t ni = static_cast<int32_t>(t + std::copysign(0.5f, t));
+  const float n = static_cast<float>(ni);
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -137,7 +143,7 @@ inline float Exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float e = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  const int32_t bits = (ni + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
   return e * scale;
@@ -160,7 +166,7 @@ inline void GeluAndGrad(float x, float* value, float* grad) {
       t;
   const float e = Exp(-z * z);
   const float erf_abs = 1.0f - poly * e;
-  const float cdf = 0.5f * (1.0f + (x < 0 ? -erf_abs : erf_abs));
+  const float cdf = 0.5f * (1.0f + std::copysign(erf_abs, x));
   *value = x * cdf;
   *grad = cdf + x * e * kInvSqrt2Pi;
 }
@@ -418,10 +424,79 @@ torch::Tensor Grad(const torch::Tensor& p) {
   return g;
 }
 
+// OpenBLAS (Debian's LibTorch BLAS) runs its own thread pool beside
+// LibTorch's OpenMP one; on a few cores the two spin against each other
+// between the many short phases of a step. While a fused step runs, BLAS is
+// kept to one thread and the products are split over LibTorch's threads
+// instead (ParallelMm). Other BLAS libraries are left alone.
+class SingleThreadedBlas {
+ public:
+  SingleThreadedBlas() {
+    using Get = int (*)();
+    static const auto set = reinterpret_cast<void (*)(int)>(
+        dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    static const auto get =
+        reinterpret_cast<Get>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    if (set != nullptr && get != nullptr) {
+      set_ = set;
+      saved_ = get();
+      if (saved_ != 1) set_(1);
+    }
+  }
+  ~SingleThreadedBlas() {
+    if (set_ != nullptr && saved_ != 1) set_(saved_);
+  }
+  bool active() const { return set_ != nullptr; }
+
+ private:
+  void (*set_)(int) = nullptr;
+  int saved_ = 1;
+};
+
+// out = a b (+ out if accumulate): rows of `out` split over LibTorch's
+// threads when BLAS is OpenBLAS (single-threaded here), else one BLAS call.
+void ParallelMm(torch::Tensor& out, const torch::Tensor& a,
+                const torch::Tensor& b, bool accumulate) {
+  const int64_t m = out.size(0);
+  const int64_t threads = at::get_num_threads();
+  static const bool split = SingleThreadedBlas().active();
+  if (!split || threads == 1 || m < 64) {
+    if (accumulate) {
+      out.addmm_(a, b);
+    } else {
+      at::mm_out(out, a, b);
+    }
+    return;
+  }
+  const int64_t chunks = std::min<int64_t>(threads, m / 32);
+  const int64_t per = (m + chunks - 1) / chunks;
+  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t begin = c * per, len = std::min(m, begin + per) - begin;
+      torch::Tensor o = out.narrow(0, begin, len);
+      const torch::Tensor ai = a.narrow(0, begin, len);
+      if (accumulate) {
+        o.addmm_(ai, b);
+      } else {
+        at::mm_out(o, ai, b);
+      }
+    }
+  });
+}
+
 // y = x w^T + b.
 void Linear(const torch::Tensor& x, const torch::Tensor& w,
             const torch::Tensor& b, torch::Tensor& y) {
-  at::addmm_out(y, b, x, w.t());
+  const int64_t rows = y.size(0), d = y.size(1);
+  float* py = F(y);
+  const float* pb = F(b);
+  at::parallel_for(0, rows, std::max<int64_t>(1, 8192 / d),
+                   [&](int64_t begin, int64_t end) {
+                     for (int64_t r = begin; r < end; ++r) {
+                       std::memcpy(py + r * d, pb, d * sizeof(float));
+                     }
+                   });
+  ParallelMm(y, x, w.t(), /*accumulate=*/true);
 }
 
 // Parameter gradients of y = x w^T + b given dy; dx = dy w, written or
@@ -430,14 +505,10 @@ void LinearBackward(const torch::Tensor& dy, const torch::Tensor& x,
                     const torch::Tensor& w, const torch::Tensor& b,
                     torch::Tensor* dx, bool accumulate) {
   torch::Tensor gw = Grad(w);
-  at::mm_out(gw, dy.t(), x);
+  ParallelMm(gw, dy.t(), x, /*accumulate=*/false);
   ColumnSums(F(dy), dy.size(0), dy.size(1), F(Grad(b)));
   if (dx == nullptr) return;
-  if (accumulate) {
-    dx->addmm_(dy, w);
-  } else {
-    at::mm_out(*dx, dy, w);
-  }
+  ParallelMm(*dx, dy, w, accumulate);
 }
 
 struct LayerNormParams {
@@ -994,6 +1065,7 @@ absl::StatusOr<FusedStepResult> FusedTrainingStep::ForwardBackward(
   return TorchCall(
       [&] {
         torch::NoGradGuard no_grad;
+        SingleThreadedBlas blas;
         m.Allocate(input.obs.size(0), input.obs.size(1));
         const ModelOptions& o = m.o;
         const size_t num_layers = m.layers.size();
