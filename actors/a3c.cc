@@ -11,6 +11,7 @@
 #include "actors/grouped_mlp.h"
 #include "actors/torch_util.h"
 #include "common/status_macros.h"
+#include "learner/torch_status.h"
 
 namespace ad::actors {
 namespace {
@@ -55,31 +56,35 @@ class A3cAgent : public SourceAgent {
                    absl::Span<int32_t> actions) override {
     float* x = features_.data() + static_cast<size_t>(t_) * n_ * width_;
     encoder_->Encode(obs, n_, x);
-    return TorchCall("a3c act", [&] {
-      torch::NoGradGuard no_grad;
-      auto [logits, values] = PolicyAndValue(torch::from_blob(
-          x, {groups_, n_ / groups_, width_}, torch::kFloat32));
-      torch::Tensor probs =
-          torch::softmax(logits, /*dim=*/2).reshape({n_, num_actions_});
-      std::memcpy(probs_.data(), probs.data_ptr<float>(),
-                  sizeof(float) * probs_.size());
-      std::memcpy(values_.data() + static_cast<size_t>(t_) * n_,
-                  values.contiguous().data_ptr<float>(), sizeof(float) * n_);
-      std::uniform_real_distribution<float> u(0.0f, 1.0f);
-      for (int i = 0; i < n_; ++i) {
-        const float* p = probs_.data() + static_cast<size_t>(i) * num_actions_;
-        float draw = u(rng_);
-        int a = num_actions_ - 1;
-        for (int k = 0; k < num_actions_; ++k) {
-          draw -= p[k];
-          if (draw < 0) {
-            a = k;
-            break;
+    return learner::TorchCall(
+        [&] {
+          torch::NoGradGuard no_grad;
+          auto [logits, values] = PolicyAndValue(torch::from_blob(
+              x, {groups_, n_ / groups_, width_}, torch::kFloat32));
+          torch::Tensor probs =
+              torch::softmax(logits, /*dim=*/2).reshape({n_, num_actions_});
+          std::memcpy(probs_.data(), probs.data_ptr<float>(),
+                      sizeof(float) * probs_.size());
+          std::memcpy(values_.data() + static_cast<size_t>(t_) * n_,
+                      values.contiguous().data_ptr<float>(),
+                      sizeof(float) * n_);
+          std::uniform_real_distribution<float> u(0.0f, 1.0f);
+          for (int i = 0; i < n_; ++i) {
+            const float* p =
+                probs_.data() + static_cast<size_t>(i) * num_actions_;
+            float draw = u(rng_);
+            int a = num_actions_ - 1;
+            for (int k = 0; k < num_actions_; ++k) {
+              draw -= p[k];
+              if (draw < 0) {
+                a = k;
+                break;
+              }
+            }
+            actions[i] = a;
           }
-        }
-        actions[i] = a;
-      }
-    });
+        },
+        "a3c act");
   }
 
   absl::Status Observe(const StepView& step) override {
@@ -92,7 +97,7 @@ class A3cAgent : public SourceAgent {
     if (++t_ < options_.rollout_len) return absl::OkStatus();
     t_ = 0;
     encoder_->Encode(step.next_obs, n_, next_features_.data());
-    return TorchCall("a3c update", [&] { Update(); });
+    return learner::TorchCall([&] { Update(); }, "a3c update");
   }
 
  private:
@@ -280,9 +285,11 @@ absl::StatusOr<std::unique_ptr<SourceAgent>> MakeA3cAgent(
   AD_ASSIGN_OR_RETURN(std::unique_ptr<OneHotEncoder> encoder,
                       OneHotEncoder::Create(spec.space));
   std::unique_ptr<SourceAgent> agent;
-  AD_RETURN_IF_ERROR(TorchCall("a3c init", [&] {
-    agent = std::make_unique<A3cAgent>(spec, options, std::move(encoder));
-  }));
+  AD_RETURN_IF_ERROR(learner::TorchCall(
+      [&] {
+        agent = std::make_unique<A3cAgent>(spec, options, std::move(encoder));
+      },
+      "a3c init"));
   return agent;
 }
 

@@ -12,6 +12,7 @@
 #include "actors/grouped_mlp.h"
 #include "actors/torch_util.h"
 #include "common/status_macros.h"
+#include "learner/torch_status.h"
 
 namespace ad::actors {
 namespace {
@@ -64,32 +65,34 @@ class DqnAgent : public SourceAgent {
                    absl::Span<const int32_t> /*expert*/,
                    absl::Span<int32_t> actions) override {
     encoder_->Encode(obs, n_, features_.data());
-    return TorchCall("dqn act", [&] {
-      torch::NoGradGuard no_grad;
-      torch::Tensor q =
-          online_
-              ->Forward(torch::from_blob(features_.data(),
-                                         {groups_, n_ / groups_, width_},
-                                         torch::kFloat32))[0]
-              .contiguous();
-      const float* qs = q.data_ptr<float>();
-      std::uniform_real_distribution<double> u(0, 1);
-      for (int i = 0; i < n_; ++i) {
-        const double frac = std::min(1.0, episodes_[i] / decay_episodes_);
-        const double eps =
-            options_.epsilon_start +
-            frac * (options_.epsilon_end - options_.epsilon_start);
-        if (u(rng_) < eps) {
-          actions[i] =
-              std::uniform_int_distribution<int>(0, num_actions_ - 1)(rng_);
-        } else {
-          actions[i] = ArgmaxRandomTie(
-              absl::MakeConstSpan(qs + static_cast<size_t>(i) * num_actions_,
-                                  num_actions_),
-              rng_);
-        }
-      }
-    });
+    return learner::TorchCall(
+        [&] {
+          torch::NoGradGuard no_grad;
+          torch::Tensor q =
+              online_
+                  ->Forward(torch::from_blob(features_.data(),
+                                             {groups_, n_ / groups_, width_},
+                                             torch::kFloat32))[0]
+                  .contiguous();
+          const float* qs = q.data_ptr<float>();
+          std::uniform_real_distribution<double> u(0, 1);
+          for (int i = 0; i < n_; ++i) {
+            const double frac = std::min(1.0, episodes_[i] / decay_episodes_);
+            const double eps =
+                options_.epsilon_start +
+                frac * (options_.epsilon_end - options_.epsilon_start);
+            if (u(rng_) < eps) {
+              actions[i] =
+                  std::uniform_int_distribution<int>(0, num_actions_ - 1)(rng_);
+            } else {
+              actions[i] = ArgmaxRandomTie(
+                  absl::MakeConstSpan(
+                      qs + static_cast<size_t>(i) * num_actions_, num_actions_),
+                  rng_);
+            }
+          }
+        },
+        "dqn act");
   }
 
   absl::Status Observe(const StepView& step) override {
@@ -120,7 +123,7 @@ class DqnAgent : public SourceAgent {
         static_cast<int>(replay_[0].size()) < options_.min_replay) {
       return absl::OkStatus();
     }
-    return TorchCall("dqn update", [&] { Update(); });
+    return learner::TorchCall([&] { Update(); }, "dqn update");
   }
 
  private:
@@ -327,9 +330,11 @@ absl::StatusOr<std::unique_ptr<SourceAgent>> MakeDqnAgent(
   AD_ASSIGN_OR_RETURN(std::unique_ptr<OneHotEncoder> encoder,
                       OneHotEncoder::Create(spec.space));
   std::unique_ptr<SourceAgent> agent;
-  AD_RETURN_IF_ERROR(TorchCall("dqn init", [&] {
-    agent = std::make_unique<DqnAgent>(spec, options, std::move(encoder));
-  }));
+  AD_RETURN_IF_ERROR(learner::TorchCall(
+      [&] {
+        agent = std::make_unique<DqnAgent>(spec, options, std::move(encoder));
+      },
+      "dqn init"));
   return agent;
 }
 

@@ -62,19 +62,6 @@ class OneHotEncoder : public ObservationEncoder {
   int width_;
 };
 
-// Converts a LibTorch exception into a Status (the one adapter for
-// c10::Error in actors/): runs `fn` and returns INTERNAL with the message if
-// it throws.
-template <typename Fn>
-absl::Status TorchCall(const char* what, Fn&& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    return absl::InternalError(std::string(what) + ": " + e.what());
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace ad::actors
 
 #endif  // AD_ACTORS_TORCH_UTIL_H_

@@ -1,6 +1,7 @@
 // The one adapter between LibTorch's exceptions (c10::Error and the standard
 // exceptions it throws) and absl::Status, used at every call into LibTorch
-// whose failure depends on input (a file, a batch, a device).
+// whose failure depends on input (a file, a batch, a device), in the learner,
+// the evaluator and the neural sources (actors/a3c.cc, actors/dqn.cc).
 //
 //   absl::StatusOr<torch::Tensor> t = TorchCall([&] { return Forward(x); });
 //   absl::Status s = TorchCall([&] { archive.save_to(path); });
