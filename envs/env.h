@@ -2,8 +2,8 @@
 // of seeded, deterministic instances stepped in one call.
 //
 // An EnvFamily describes one task family (Dark Room, Dark Room Hard, Dark
-// Key-to-Door, Adversarial Bandit): its spaces, its full task set, its
-// train/test split, each task's optimal return, and it makes BatchedEnvs.
+// Key-to-Door, Adversarial Bandit, Watermaze): its spaces, its full task set,
+// its train/test split, each task's optimal return, and it makes BatchedEnvs.
 // Families are stateless and thread-safe; they are found by name in the
 // registry (envs/registry.h). A BatchedEnv owns N instances and is used from
 // one thread at a time; stepping never blocks.
@@ -25,10 +25,14 @@
 
 namespace ad::envs {
 
-// Observation and action spaces of a family. Observations are small integer
-// vectors (grid coordinates; a constant 0 for the bandit).
+// Observation and action spaces of a family. Observations are integer
+// vectors: grid coordinates, a constant 0 for the bandit, and for Watermaze
+// a whole 72x96x3 RGB frame (20736 int32 values in [0, 256)). Frames as
+// int32 are a stopgap: the byte wire and store (uint8 observations, see
+// envs/watermaze.h's WatermazeEnv::RenderFrames) are a later step.
 struct SpaceSpec {
-  std::string family;  // "darkroom", "darkroom_hard", "key_to_door", "bandit"
+  std::string family;  // "darkroom", "darkroom_hard", "key_to_door", "bandit",
+                       // "watermaze"
   int obs_dim = 0;     // int32 values per observation
   std::vector<int32_t> obs_high;  // component i lies in [0, obs_high[i])
   int num_actions = 0;            // actions are 0 .. num_actions-1

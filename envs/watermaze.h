@@ -56,6 +56,17 @@
 // OptimalReturn is the expert's expected return: the mean, over the 12
 // equally likely start headings, of the return of the expert simulated from
 // the centre; a lower bound on the true optimum (and within 2 of it).
+//
+// Cost, measured on the 2-core development machine with other builds running
+// (load ~4), `scripts/bench.sh envs` (build/bin/ad_bench_envs): a step of 16
+// instances in one BatchedEnv, int32 frames, ~5.1e4 instance-steps/s; the
+// same 16 as one-instance envs ~5.6e4/s (rendering dominates, so batching
+// saves nothing per step); WatermazeEnv::RenderFrames into uint8 ~5.1e4
+// frames/s (~20 us per frame) on one core. One million source steps thus
+// take ~20 s of one core. To look at the frames:
+//   build/bin/adctl env frames --env=watermaze --out=frames.png
+//     [--rows=3 --frames=8 --frame_stride=2]
+// (docs/results/watermaze_frames.png was made with those settings).
 #ifndef AD_ENVS_WATERMAZE_H_
 #define AD_ENVS_WATERMAZE_H_
 
