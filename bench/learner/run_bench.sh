@@ -9,7 +9,8 @@
 #
 # Usage: bench/learner/run_bench.sh [preset=cpu-demo] [threads=2]
 # Environment: AD_BUILD_DIR (default build), STEPS (20), WARMUP (3),
-# ROUNDS (2), PYTHON (/usr/bin/python3, Debian's python3-torch).
+# ROUNDS (2), PYTHON (/usr/bin/python3, Debian's python3-torch), PAPER (1:
+# also time the paper preset's two engines briefly; 0 skips).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=${AD_BIN_DIR:-${AD_BUILD_DIR:-build}/bin}
@@ -80,6 +81,21 @@ awk -v f="$f" -v c="$c" -v p="$p" -v fc="$fc" -v cc="$cc" -v pc="$pc" \
   printf "  peak: sgemm %.1f GFLOP/s; %.0f training FLOPs/token (3x forward matmuls + attention)\n", peak, flops
   printf "        share of peak: fused %.1f%%, torch %.1f%%, PyTorch %.1f%% (goal >= 50%%)\n",
     100 * f * flops / 1e9 / peak, 100 * c * flops / 1e9 / peak, 100 * p * flops / 1e9 / peak }'
+
+# Briefly, the paper preset (1.1M parameters, FF 2048, batch 128): the two
+# engines, a few steps each (about 30 s more). PAPER=0 skips it.
+if [[ ${PAPER:-1} != 0 && $PRESET != paper ]]; then
+  pf=$("$BIN/ad_bench_learner" --preset=paper --threads="$THREADS" --steps=2 \
+    --warmup=1 --set=train.engine=fused 2>/dev/null)
+  echo "$pf"
+  pt=$("$BIN/ad_bench_learner" --preset=paper --threads="$THREADS" --steps=2 \
+    --warmup=1 --set=train.engine=torch 2>/dev/null)
+  echo "$pt"
+  awk -v f="$(field tokens_per_second <<<"$pf")" -v c="$(field tokens_per_second <<<"$pt")" \
+    -v flops="$(field train_flops_per_token <<<"$pf")" -v peak="$peak" 'BEGIN {
+    printf "paper preset: fused %.0f tokens/s (%.1f%% of peak), torch %.0f tokens/s (%.1f%%), fused/torch %.2fx\n",
+      f, 100 * f * flops / 1e9 / peak, c, 100 * c * flops / 1e9 / peak, f / c }'
+fi
 
 # The real data path: windows from ad-store over gRPC.
 port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
