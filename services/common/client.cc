@@ -8,14 +8,17 @@
 #include <grpcpp/support/slice.h>
 
 #include <algorithm>
-#include <random>
+#include <cmath>
 #include <vector>
 
+#include "absl/random/distributions.h"
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/text_escape.h"
 #include "glog/logging.h"
@@ -255,19 +258,29 @@ absl::Status BackoffOptions::Validate() const {
   return absl::OkStatus();
 }
 
+absl::Duration BackoffDelay(const BackoffOptions& options, int retry) {
+  static absl::Mutex mu(absl::kConstInit);
+  static absl::BitGen* gen ABSL_GUARDED_BY(mu) = nullptr;
+  double scale;
+  {
+    absl::MutexLock lock(&mu);
+    if (gen == nullptr) gen = new absl::BitGen();
+    scale = absl::Uniform<double>(absl::IntervalClosedClosed, *gen,
+                                  1.0 - options.jitter, 1.0 + options.jitter);
+  }
+  // Past 60 doublings every sane schedule sits at its cap.
+  scale *= std::pow(options.multiplier, std::clamp(retry, 0, 60));
+  return std::min(options.initial * scale, options.max_backoff);
+}
+
 absl::Status RetryWithBackoff(const BackoffOptions& options,
                               absl::FunctionRef<absl::Status()> attempt) {
   if (absl::Status valid = options.Validate(); !valid.ok()) return valid;
   const absl::Time deadline = absl::Now() + options.total;
-  std::minstd_rand rng(std::random_device{}());
-  std::uniform_real_distribution<double> scale(1.0 - options.jitter,
-                                               1.0 + options.jitter);
-  absl::Duration backoff = options.initial;
   for (int n = 1;; ++n) {
     absl::Status status = attempt();
     if (!absl::IsUnavailable(status)) return status;
-    const absl::Duration sleep =
-        std::min(backoff * scale(rng), options.max_backoff);
+    const absl::Duration sleep = BackoffDelay(options, n - 1);
     if (n >= options.max_attempts || absl::Now() + sleep > deadline) {
       return absl::UnavailableError(
           absl::StrCat(status.message(), " (after ", n, " attempts)"));
@@ -275,7 +288,6 @@ absl::Status RetryWithBackoff(const BackoffOptions& options,
     VLOG(1) << "attempt " << n << " UNAVAILABLE (" << status.message()
             << "), retrying in " << absl::FormatDuration(sleep);
     absl::SleepFor(sleep);
-    backoff = std::min(backoff * options.multiplier, options.max_backoff);
   }
 }
 

@@ -82,6 +82,14 @@ struct BackoffOptions {
   absl::Status Validate() const;
 };
 
+// The project's one retry schedule, used by RetryWithBackoff, the store sink's
+// reconnects and the learner's reopened window streams: the sleep before
+// retry number `retry` (0 for the first retry) is
+// min(initial * multiplier^retry * U[1 - jitter, 1 + jitter], max_backoff).
+// The jitter (thread-safe, from a process-wide generator) keeps clients that
+// lost the same server from coming back in lockstep. `options` must be valid.
+absl::Duration BackoffDelay(const BackoffOptions& options, int retry);
+
 // Calls `attempt` until it returns anything but UNAVAILABLE, `max_attempts`
 // calls were made, or the next sleep would end past start + `total`.
 // Returns the last attempt's status (an UNAVAILABLE one gets " (after N

@@ -4,6 +4,8 @@
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/process.h"
@@ -12,6 +14,33 @@
 
 namespace ad::services {
 namespace {
+
+// The one schedule: initial * multiplier^retry within the jitter band,
+// capped at max_backoff, and spread (not one fixed value) so clients that
+// lost the same server do not retry in lockstep.
+TEST(BackoffDelayTest, GrowsWithinTheJitterBandUpToTheCap) {
+  BackoffOptions options;
+  options.initial = absl::Milliseconds(100);
+  options.multiplier = 2.0;
+  options.max_backoff = absl::Seconds(1);
+  options.jitter = 0.25;
+  std::set<int64_t> first;
+  for (int i = 0; i < 200; ++i) {
+    for (int retry = 0; retry < 3; ++retry) {
+      const double want = 100.0 * (1 << retry);
+      const double got =
+          absl::ToDoubleMilliseconds(BackoffDelay(options, retry));
+      ASSERT_GE(got, want * 0.75 - 1e-6) << "retry " << retry;
+      ASSERT_LE(got, want * 1.25 + 1e-6) << "retry " << retry;
+    }
+    first.insert(absl::ToInt64Microseconds(BackoffDelay(options, 0)));
+    EXPECT_EQ(BackoffDelay(options, 10), absl::Seconds(1));
+    EXPECT_EQ(BackoffDelay(options, 1000), absl::Seconds(1));
+  }
+  EXPECT_GT(first.size(), 20u);
+  options.jitter = 0;
+  EXPECT_EQ(BackoffDelay(options, 2), absl::Milliseconds(400));
+}
 
 TEST(RetryWithBackoffTest, StopsAtTheTotalDeadline) {
   BackoffOptions options;

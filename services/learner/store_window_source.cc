@@ -1,8 +1,6 @@
 #include "services/learner/store_window_source.h"
 
 #include <algorithm>
-#include <cmath>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -62,10 +60,8 @@ StoreWindowSource::StoreWindowSource(const Options& options,
 
 void StoreWindowSource::ReportAndBackOff(const absl::Status& status,
                                          bool routine) {
-  const BackoffOptions& b = options_.backoff;
-  double seconds = absl::ToDoubleSeconds(b.initial) *
-                   std::pow(b.multiplier, std::min(failures_, 20));
-  seconds = std::min(seconds, absl::ToDoubleSeconds(b.max_backoff));
+  const double seconds =
+      absl::ToDoubleSeconds(BackoffDelay(options_.backoff, failures_));
   ++failures_;
   if (routine) {
     LOG(WARNING) << "SampleWindows stream ended (" << status

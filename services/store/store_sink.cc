@@ -3,8 +3,6 @@
 #include <glog/logging.h>
 
 #include <algorithm>
-#include <cmath>
-#include <random>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -149,7 +147,6 @@ bool StoreSink::WriterShouldWake() const {
 }
 
 void StoreSink::Run() {
-  std::mt19937_64 rng(std::random_device{}());
   int failures = 0;  // consecutive broken streams without progress
   bool first = true;
   while (true) {
@@ -184,11 +181,7 @@ void StoreSink::Run() {
       continue;
     }
     failures = progress ? 1 : failures + 1;
-    const BackoffOptions& b = options_.backoff;
-    const double scale =
-        std::pow(b.multiplier, std::min(failures - 1, 30)) *
-        std::uniform_real_distribution<double>(1 - b.jitter, 1 + b.jitter)(rng);
-    const absl::Duration sleep = std::min(b.initial * scale, b.max_backoff);
+    const absl::Duration sleep = BackoffDelay(options_.backoff, failures - 1);
     VLOG(1) << "store sink: stream broke (" << status << "); retrying in "
             << sleep;
     absl::MutexLock lock(&mu_);
