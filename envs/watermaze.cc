@@ -65,8 +65,9 @@ bool IsTask(const WatermazeTask& task) {
 }
 
 // The ray-caster. Everything that depends only on the pixel grid is
-// precomputed once; per frame, each column costs one ray-circle
-// intersection and one atan2, and each pixel one copy.
+// precomputed once (the whole wall-less frame among it); per frame, each
+// column costs one ray-circle intersection and one atan2, and the frame one
+// block copy plus the wall's pixels.
 class Renderer {
  public:
   Renderer() {
@@ -80,6 +81,11 @@ class Renderer {
       background_[r] =
           v > 0 ? kWatermazeSkyColour
                 : Dim(kWatermazeWaterColour, kWatermazeEyeHeight / -v);
+      for (int col = 0; col < kWatermazeWidth; ++col) {
+        std::copy(background_[r].begin(), background_[r].end(),
+                  background_frame_.begin() +
+                      (r * kWatermazeWidth + col) * kWatermazeChannels);
+      }
     }
   }
 
@@ -114,15 +120,16 @@ class Renderer {
           static_cast<int>(std::floor(mid - rows_per_v * bottom_v)) + 1, 0,
           kWatermazeHeight);
     }
-    for (int r = 0; r < kWatermazeHeight; ++r) {
-      const Rgb& back = background_[r];
-      for (int col = 0; col < kWatermazeWidth; ++col) {
-        const Rgb& rgb =
-            r >= wall_begin[col] && r < wall_end[col] ? wall[col] : back;
-        out[0] = rgb[0];
-        out[1] = rgb[1];
-        out[2] = rgb[2];
-        out += kWatermazeChannels;
+    // The background (sky and water rows) first, then each column's wall.
+    std::copy(background_frame_.begin(), background_frame_.end(), out);
+    constexpr int row_stride = kWatermazeWidth * kWatermazeChannels;
+    for (int col = 0; col < kWatermazeWidth; ++col) {
+      const Rgb rgb = wall[col];
+      T* p = out + wall_begin[col] * row_stride + col * kWatermazeChannels;
+      for (int r = wall_begin[col]; r < wall_end[col]; ++r, p += row_stride) {
+        p[0] = rgb[0];
+        p[1] = rgb[1];
+        p[2] = rgb[2];
       }
     }
   }
@@ -151,6 +158,7 @@ class Renderer {
 
   std::array<double, kWatermazeWidth> column_u_;  // right offset per column
   std::array<Rgb, kWatermazeHeight> background_;  // sky or water per row
+  std::array<uint8_t, kWatermazeFrameBytes> background_frame_;  // no wall
 };
 
 const Renderer& TheRenderer() {

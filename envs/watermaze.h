@@ -31,10 +31,12 @@
 // of the point hit: kWatermazeCueSegments segments of 45 degrees, each a
 // colour of kWatermazeCuePalette, separated by dark bands (the first and last
 // kWatermazeBandFraction of every segment). Below the wall is the water
-// (floor), above it the sky; every colour is dimmed by the depth d of what
-// it shows: channel = round(base * 1 / (1 + kWatermazeFog * d)). The wall's
-// depth comes from an exact ray-circle intersection per column; floor and sky
-// colours depend only on the row and are precomputed.
+// (floor), above it the sky; wall and water colours are dimmed by the depth
+// d of what they show, channel = round(base / (1 + kWatermazeFog * d)), the
+// sky is not. The wall's depth comes from an exact ray-circle intersection
+// per column; floor and sky colours depend only on the row, so a wall-less
+// frame is precomputed and copied, then each column's wall rows are drawn
+// over it.
 //
 // WIRE NOTE: BatchedEnv observations are int32, so for now a frame is
 // exposed as obs_dim = 72 * 96 * 3 int32 values in [0, 256) (obs_high 256
@@ -57,13 +59,13 @@
 // equally likely start headings, of the return of the expert simulated from
 // the centre; a lower bound on the true optimum (and within 2 of it).
 //
-// Cost, measured on the 2-core development machine with other builds running
-// (load ~4), `scripts/bench.sh envs` (build/bin/ad_bench_envs): a step of 16
-// instances in one BatchedEnv, int32 frames, ~5.1e4 instance-steps/s; the
-// same 16 as one-instance envs ~5.6e4/s (rendering dominates, so batching
-// saves nothing per step); WatermazeEnv::RenderFrames into uint8 ~5.1e4
-// frames/s (~20 us per frame) on one core. One million source steps thus
-// take ~20 s of one core. To look at the frames:
+// Cost, measured on the 2-core development machine (load ~1.8 from other
+// work), `scripts/bench.sh envs` (build/bin/ad_bench_envs): a step of 16
+// instances in one BatchedEnv, int32 frames, ~1.2e5 instance-steps/s; the
+// same 16 as one-instance envs ~1.2e5/s (rendering dominates, so batching
+// saves nothing per step); WatermazeEnv::RenderFrames into uint8 ~1.8e5
+// frames/s (~5.5 us per frame), all on one core; about half that at load ~4.
+// One million source steps thus take ~10 s of one core. To look at frames:
 //   build/bin/adctl env frames --env=watermaze --out=frames.png
 //     [--rows=3 --frames=8 --frame_stride=2]
 // (docs/results/watermaze_frames.png was made with those settings).
