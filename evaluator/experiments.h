@@ -21,6 +21,10 @@
 //                  (train_env) evaluated on another (env), with the trained
 //                  family's held-out curve beside it.
 //
+// Each experiment is one file of evaluator/experiments/ (experiment.h is the
+// interface, runner.h the machinery they share), registered by name in
+// evaluator/experiments/registry.cc.
+//
 // Called by `adctl eval` (services/evaluator/eval_cli.h) and the
 // ad-evaluator service.
 // Blocks for the whole experiment on the calling thread (LibTorch uses
