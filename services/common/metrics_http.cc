@@ -15,11 +15,10 @@
 #include <cstring>
 #include <utility>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "glog/logging.h"
+#include "services/common/http_request.h"
 
 namespace ad::services {
 
@@ -62,20 +61,6 @@ std::string Response(absl::string_view status, absl::string_view type,
 std::string Error(absl::string_view status, absl::string_view why,
                   absl::string_view extra = "") {
   return Response(status, "text/plain", absl::StrCat(why, "\n"), extra);
-}
-
-// Where the header's terminating blank line ends in `in`, or npos. Accepts
-// bare LF line ends too (hand-typed requests).
-size_t HeaderEnd(const std::string& in) {
-  const size_t crlf = in.find("\r\n\r\n");
-  const size_t lf = in.find("\n\n");
-  if (crlf == std::string::npos && lf == std::string::npos) {
-    return std::string::npos;
-  }
-  if (lf == std::string::npos || (crlf != std::string::npos && crlf < lf)) {
-    return crlf + 4;
-  }
-  return lf + 2;
 }
 
 }  // namespace
@@ -355,10 +340,11 @@ bool MetricsHttpServer::ReadHeader(Connection& connection, absl::Time now) {
       return errno == EAGAIN || errno == EWOULDBLOCK;
     }
     connection.in.append(buffer, static_cast<size_t>(n));
-    const size_t end = HeaderEnd(connection.in);
-    if (end != std::string::npos && end <= options_.max_header_bytes) {
-      connection.out = Respond(connection.in.substr(0, end));
-    } else if (connection.in.size() > options_.max_header_bytes) {
+    const HeaderScan scan =
+        ScanRequestHeader(connection.in, options_.max_header_bytes);
+    if (scan.kind == HeaderScan::Kind::kComplete) {
+      connection.out = Respond(connection.in.substr(0, scan.end));
+    } else if (scan.kind == HeaderScan::Kind::kTooLarge) {
       Count(&Counters::rejected);
       connection.out = Error("431 Request Header Fields Too Large",
                              absl::StrCat("request header exceeds ",
@@ -374,23 +360,19 @@ bool MetricsHttpServer::ReadHeader(Connection& connection, absl::Time now) {
 }
 
 std::string MetricsHttpServer::Respond(const std::string& header) {
-  absl::string_view line(header);
-  line = line.substr(0, line.find('\n'));
-  if (absl::EndsWith(line, "\r")) line.remove_suffix(1);
-  const std::vector<absl::string_view> parts = absl::StrSplit(line, ' ');
-  if (parts.size() != 3 || parts[0].empty() || parts[1].empty() ||
-      !absl::StartsWith(parts[2], "HTTP/")) {
-    Count(&Counters::rejected);
-    return Error("400 Bad Request", "malformed request line");
-  }
-  if (parts[0] != "GET") {
-    Count(&Counters::rejected);
-    return Error("405 Method Not Allowed", "only GET is served",
-                 "Allow: GET\r\n");
-  }
-  if (parts[1] != "/metrics" && !absl::StartsWith(parts[1], "/metrics?")) {
-    Count(&Counters::rejected);
-    return Error("404 Not Found", "only /metrics is served");
+  switch (RouteMetricsRequest(header)) {
+    case MetricsRoute::kBadRequest:
+      Count(&Counters::rejected);
+      return Error("400 Bad Request", "malformed request line");
+    case MetricsRoute::kMethodNotAllowed:
+      Count(&Counters::rejected);
+      return Error("405 Method Not Allowed", "only GET is served",
+                   "Allow: GET\r\n");
+    case MetricsRoute::kNotFound:
+      Count(&Counters::rejected);
+      return Error("404 Not Found", "only /metrics is served");
+    case MetricsRoute::kMetrics:
+      break;
   }
   const std::string body =
       prometheus::TextSerializer().Serialize(registry_->Collect());

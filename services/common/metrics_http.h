@@ -1,6 +1,7 @@
 // A small HTTP server for Prometheus scrapes: GET /metrics answers with the
 // text exposition of one prometheus::Registry; another path gets 404, another
-// method 405, a malformed request line 400, an oversize header 431.
+// method 405, a malformed request line 400, an oversize header 431. The
+// parsing of requests is in http_request.h.
 //
 // Why not prometheus-cpp's Exposer: it runs on civetweb, whose worker threads
 // are created with a fixed small stack; in processes that link LibTorch (a
