@@ -57,6 +57,17 @@ TEST(EvalSpecTest, UnknownTaskIdNamesTheTaskField) {
   EXPECT_THAT(report.status().message(), HasSubstr("tasks"));
 }
 
+TEST(EvalSpecTest, UnknownExperimentListsTheRegisteredOnes) {
+  EvalSpec spec;
+  spec.out_dir = TempDir("unknown_experiment");
+  spec.experiment = "incontxt";
+  const absl::Status s = spec.Validate();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(),
+              HasSubstr("want one of incontext, prompt, context_sweep, "
+                        "bandit_ood, transfer"));
+}
+
 TEST(ExperimentsTest, InContextBaselinesWriteCurves) {
   EvalSpec spec;
   spec.out_dir = TempDir("incontext_baselines");
@@ -169,6 +180,8 @@ TEST(ExperimentsTest, ModelExperimentsRunOnACheckpoint) {
     spec.env = experiment == "transfer" ? "key_to_door" : "darkroom";
     auto report = RunExperiment(spec);
     ASSERT_TRUE(report.ok()) << experiment << ": " << report.status();
+    EXPECT_EQ(report->experiment, experiment);
+    EXPECT_EQ(report->env, spec.env);
     std::vector<std::string> envs = {spec.env};
     if (experiment == "prompt") envs = {"darkroom", "darkroom"};
     if (experiment == "transfer") envs = {"darkroom", "key_to_door"};
@@ -188,6 +201,16 @@ TEST(ExperimentsTest, ModelExperimentsRunOnACheckpoint) {
                                   /*tasks=*/3);
       std::vector<std::string> methods;
       for (const Curve& c : panel.curves) methods.push_back(c.method);
+      // The random baseline, where it runs, earns well below the optimum.
+      for (const Curve& c : panel.curves) {
+        if (c.method != "random") continue;
+        EXPECT_LT(c.WindowMean(1, c.Episodes()), 0.5 * panel.optimal)
+            << experiment;
+      }
+      if (experiment == "prompt") {
+        EXPECT_THAT(panel.title,
+                    HasSubstr(p == 0 ? "prompt at 0%" : "prompt at 100%"));
+      }
       if (experiment == "incontext") {
         EXPECT_THAT(methods, ::testing::UnorderedElementsAre(
                                  "ad", "ed", "heuristic", "random", "optimal"));
