@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include "absl/strings/str_cat.h"
+#include "common/text_escape.h"
+
 namespace ad::services::store {
 namespace {
 
@@ -15,6 +18,28 @@ void CopyInto(absl::Span<const T> from,
 }
 
 }  // namespace
+
+absl::StatusOr<storage::TrajectoryStore::AppendResult> AppendFromProto(
+    const ad::v1::AppendRequest& request, storage::TrajectoryStore& store) {
+  storage::TrajectoryStore::AppendRequest append;
+  storage::HistoryRecord meta;
+  append.history_id = request.history_id();
+  append.seq = request.seq();
+  if (request.has_meta()) {
+    if (!request.meta().history_id().empty() &&
+        request.meta().history_id() != request.history_id()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "meta.history_id '", BoundedEcho(request.meta().history_id()),
+          "' differs from history_id '", BoundedEcho(request.history_id()),
+          "'"));
+    }
+    meta = IdentityFromProto(request.meta());
+    append.meta = &meta;
+  }
+  append.chunk = ViewOf(request.chunk());
+  append.final = request.final();
+  return store.Append(append);
+}
 
 storage::TransitionsView ViewOf(const ad::v1::TransitionBatch& batch) {
   storage::TransitionsView v;

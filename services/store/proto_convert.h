@@ -4,6 +4,7 @@
 #ifndef AD_SERVICES_STORE_PROTO_CONVERT_H_
 #define AD_SERVICES_STORE_PROTO_CONVERT_H_
 
+#include "absl/status/statusor.h"
 #include "ad/v1/common.pb.h"
 #include "ad/v1/store.pb.h"
 #include "storage/history.h"
@@ -12,6 +13,13 @@
 #include "storage/window_sampler.h"
 
 namespace ad::services::store {
+
+// One AppendRequest as the store service handles it: checks that
+// meta.history_id, when set, is history_id (INVALID_ARGUMENT otherwise),
+// converts the message and calls store.Append, whose errors are returned as
+// they are. Nothing is written unless it returns OK.
+absl::StatusOr<storage::TrajectoryStore::AppendResult> AppendFromProto(
+    const ad::v1::AppendRequest& request, storage::TrajectoryStore& store);
 
 // Borrows the packed arrays of `batch` (dones as bytes).
 storage::TransitionsView ViewOf(const ad::v1::TransitionBatch& batch);

@@ -187,27 +187,8 @@ grpc::Status StoreServiceImpl::Append(
   ad::v1::AppendAck ack;
   while (stream->Read(&request)) {
     const absl::Time start = absl::Now();
-    storage::TrajectoryStore::AppendRequest append;
-    storage::HistoryRecord meta;
-    append.history_id = request.history_id();
-    append.seq = request.seq();
-    if (request.has_meta()) {
-      if (!request.meta().history_id().empty() &&
-          request.meta().history_id() != request.history_id()) {
-        return timer.Finish(
-            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                         absl::StrCat("meta.history_id '",
-                                      BoundedEcho(request.meta().history_id()),
-                                      "' differs from history_id '",
-                                      BoundedEcho(request.history_id()), "'")));
-      }
-      meta = IdentityFromProto(request.meta());
-      append.meta = &meta;
-    }
-    append.chunk = ViewOf(request.chunk());
-    append.final = request.final();
     absl::StatusOr<storage::TrajectoryStore::AppendResult> result =
-        store_->Append(append);
+        AppendFromProto(request, *store_);
     if (!result.ok()) {
       VLOG(1) << "Append rejected: " << result.status();
       return timer.Finish(Reply(result.status()));
@@ -216,7 +197,8 @@ grpc::Status StoreServiceImpl::Append(
       duplicate_chunks_.Increment();
     } else {
       appended_chunks_.Increment();
-      appended_transitions_.Increment(static_cast<double>(append.chunk.size()));
+      appended_transitions_.Increment(
+          static_cast<double>(request.chunk().actions_size()));
     }
     chunk_latency_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
     ack.set_history_id(request.history_id());
