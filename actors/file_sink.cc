@@ -96,19 +96,7 @@ std::string FileSink::PathFor(const std::string& history_id) const {
 absl::Status FileSink::Append(const ad::v1::HistoryMeta& meta,
                               const TransitionChunk& chunk, bool final) {
   AD_RETURN_IF_ERROR(ValidateChunk(meta, chunk));
-  ad::v1::AppendRequest request;
-  request.set_history_id(meta.history_id());
-  request.set_seq(chunk.seq);
-  if (chunk.seq == 0) {
-    ad::v1::HistoryMeta* m = request.mutable_meta();
-    *m = meta;
-    m->clear_length();
-    m->clear_episodes();
-    m->clear_episode_returns();
-    m->clear_complete();
-  }
-  *request.mutable_chunk() = chunk.transitions;
-  request.set_final(final);
+  const ad::v1::AppendRequest request = MakeAppendRequest(meta, chunk, final);
   std::string body;
   if (!request.SerializeToString(&body)) {
     return absl::InternalError("FileSink: cannot serialise AppendRequest");

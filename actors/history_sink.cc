@@ -60,4 +60,23 @@ absl::Status ValidateChunk(const ad::v1::HistoryMeta& meta,
   return absl::OkStatus();
 }
 
+ad::v1::AppendRequest MakeAppendRequest(const ad::v1::HistoryMeta& meta,
+                                        const TransitionChunk& chunk,
+                                        bool final) {
+  ad::v1::AppendRequest request;
+  request.set_history_id(meta.history_id());
+  request.set_seq(chunk.seq);
+  if (chunk.seq == 0) {
+    ad::v1::HistoryMeta* identity = request.mutable_meta();
+    *identity = meta;
+    identity->clear_length();
+    identity->clear_episodes();
+    identity->clear_episode_returns();
+    identity->clear_complete();
+  }
+  *request.mutable_chunk() = chunk.transitions;
+  request.set_final(final);
+  return request;
+}
+
 }  // namespace ad::actors

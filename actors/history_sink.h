@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "ad/v1/common.pb.h"
+#include "ad/v1/store.pb.h"
 
 namespace ad::actors {
 
@@ -50,6 +51,16 @@ struct TransitionChunk {
 // meta names a history (history_id, env, task_id, source non-empty).
 absl::Status ValidateChunk(const ad::v1::HistoryMeta& meta,
                            const TransitionChunk& chunk);
+
+// The store's append message for `chunk` of the history `meta`: history_id,
+// seq, the chunk's transitions and `final`; chunk 0 also carries the
+// identity fields of `meta` (its store-filled summary fields -- length,
+// episodes, episode_returns, complete -- cleared). Used by every sink that
+// writes AppendRequests: FileSink's records and the store sink's stream.
+// Does not validate (ValidateChunk does).
+ad::v1::AppendRequest MakeAppendRequest(const ad::v1::HistoryMeta& meta,
+                                        const TransitionChunk& chunk,
+                                        bool final);
 
 class HistorySink {
  public:

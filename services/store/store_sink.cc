@@ -81,20 +81,8 @@ absl::Status StoreSink::Append(const ad::v1::HistoryMeta& meta,
     }
   }
   Pending pending;
-  ad::v1::AppendRequest& request = pending.request;
-  request.set_history_id(meta.history_id());
-  request.set_seq(chunk.seq);
-  if (chunk.seq == 0) {
-    ad::v1::HistoryMeta* identity = request.mutable_meta();
-    *identity = meta;
-    identity->clear_length();
-    identity->clear_episodes();
-    identity->clear_episode_returns();
-    identity->clear_complete();
-  }
-  *request.mutable_chunk() = chunk.transitions;
-  request.set_final(final);
-  pending.bytes = request.ByteSizeLong();
+  pending.request = ad::actors::MakeAppendRequest(meta, chunk, final);
+  pending.bytes = pending.request.ByteSizeLong();
 
   absl::MutexLock lock(&mu_);
   auto has_room = [this, &pending]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
