@@ -18,6 +18,7 @@
 #include "learner/checkpoint.h"
 #include "services/common/client.h"
 #include "services/common/status_convert.h"
+#include "services/learner/learner_client.h"
 #include "services/store/store_history_source.h"
 
 namespace ad::services {
@@ -28,36 +29,6 @@ constexpr char kLatest[] = "learner:latest";
 absl::Status Field(const absl::Status& status) {
   if (status.ok()) return status;
   return absl::Status(status.code(), absl::StrCat("spec.", status.message()));
-}
-
-// Downloads checkpoint `step` from the learner into `path` (atomically).
-absl::Status FetchCheckpoint(ad::v1::LearnerService::Stub& stub, int64_t step,
-                             const std::string& path, absl::Duration timeout) {
-  ad::v1::GetCheckpointRequest request;
-  request.set_step(step);
-  grpc::ClientContext context;
-  SetDeadline(context, timeout);
-  std::unique_ptr<grpc::ClientReader<ad::v1::CheckpointChunk>> reader =
-      stub.GetCheckpoint(&context, request);
-  std::string bytes;
-  ad::v1::CheckpointChunk chunk;
-  while (reader->Read(&chunk)) bytes += chunk.data();
-  AD_RETURN_IF_ERROR(FromGrpcStatus(reader->Finish()));
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) {
-      return absl::InternalError(absl::StrFormat("cannot write %s", tmp));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    return absl::InternalError(
-        absl::StrFormat("cannot rename %s: %s", tmp, ec.message()));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -81,11 +52,11 @@ absl::StatusOr<std::optional<LatestCheckpoint>> FindLatestCheckpoint(
     const CheckpointSourceOptions& options) {
   AD_RETURN_IF_ERROR(options.Validate());
   if (!options.checkpoint_dir.empty()) {
-    learner::CheckpointDir::Options dir_options;
+    ad::learner::CheckpointDir::Options dir_options;
     dir_options.directory = options.checkpoint_dir;
-    AD_ASSIGN_OR_RETURN(learner::CheckpointDir dir,
-                        learner::CheckpointDir::Open(dir_options));
-    AD_ASSIGN_OR_RETURN(std::optional<learner::CheckpointFile> latest,
+    AD_ASSIGN_OR_RETURN(ad::learner::CheckpointDir dir,
+                        ad::learner::CheckpointDir::Open(dir_options));
+    AD_ASSIGN_OR_RETURN(std::optional<ad::learner::CheckpointFile> latest,
                         dir.Latest());
     if (!latest.has_value()) return std::optional<LatestCheckpoint>();
     return std::optional<LatestCheckpoint>(
@@ -96,14 +67,13 @@ absl::StatusOr<std::optional<LatestCheckpoint>> FindLatestCheckpoint(
         "no checkpoint source: start ad-evaluator with --checkpoint_dir or "
         "--learner to use learner:latest");
   }
-  auto stub = ad::v1::LearnerService::NewStub(MakeChannel(options.learner));
-  ad::v1::ListCheckpointsResponse list;
-  AD_RETURN_IF_ERROR(RetryWithBackoff({}, [&] {
-    grpc::ClientContext context;
-    SetDeadline(context, options.rpc_timeout);
-    return FromGrpcStatus(stub->ListCheckpoints(
-        &context, ad::v1::ListCheckpointsRequest(), &list));
-  }));
+  learner::LearnerClient::Options client_options;
+  client_options.address = options.learner;
+  client_options.rpc_timeout = options.rpc_timeout;
+  AD_ASSIGN_OR_RETURN(std::unique_ptr<learner::LearnerClient> client,
+                      learner::LearnerClient::Create(client_options));
+  AD_ASSIGN_OR_RETURN(const ad::v1::ListCheckpointsResponse list,
+                      client->ListCheckpoints());
   if (list.checkpoints().empty()) return std::optional<LatestCheckpoint>();
   int64_t step = 0;
   for (const auto& info : list.checkpoints()) {
@@ -114,9 +84,7 @@ absl::StatusOr<std::optional<LatestCheckpoint>> FindLatestCheckpoint(
                             absl::StrFormat("ckpt-%012d.pt", step))
                                .string();
   if (!std::filesystem::exists(path)) {
-    AD_RETURN_IF_ERROR(RetryWithBackoff({}, [&] {
-      return FetchCheckpoint(*stub, step, path, options.rpc_timeout);
-    }));
+    AD_RETURN_IF_ERROR(client->FetchCheckpoint(step, path));
   }
   return std::optional<LatestCheckpoint>(LatestCheckpoint{step, path});
 }
