@@ -291,4 +291,29 @@ absl::Status RetryWithBackoff(const BackoffOptions& options,
   }
 }
 
+absl::Status UnaryClientOptions::Validate() const {
+  if (address.empty()) return absl::InvalidArgumentError("address is empty");
+  if (rpc_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("rpc_timeout must be positive");
+  }
+  if (absl::Status valid = backoff.Validate(); !valid.ok()) return valid;
+  return channel.Validate();
+}
+
+absl::Status CallWithRetry(
+    const UnaryClientOptions& options, const char* method, bool retry,
+    absl::FunctionRef<grpc::Status(grpc::ClientContext*)> call) {
+  auto attempt = [&]() -> absl::Status {
+    grpc::ClientContext context;
+    SetDeadline(context, options.rpc_timeout);
+    absl::Status status = FromGrpcStatus(call(&context));
+    if (status.ok()) return status;
+    return absl::Status(
+        status.code(),
+        absl::StrCat(method, " on ", options.address, ": ", status.message()));
+  };
+  if (!retry) return attempt();
+  return RetryWithBackoff(options.backoff, attempt);
+}
+
 }  // namespace ad::services

@@ -98,6 +98,27 @@ absl::Duration BackoffDelay(const BackoffOptions& options, int retry);
 absl::Status RetryWithBackoff(const BackoffOptions& options,
                               absl::FunctionRef<absl::Status()> attempt);
 
+// What a typed client (StoreClient, LearnerClient) is given: the server's
+// address, the deadline of one unary attempt, the retry schedule and the
+// channel.
+struct UnaryClientOptions {
+  std::string address;
+  absl::Duration rpc_timeout = absl::Seconds(30);  // per attempt
+  BackoffOptions backoff;                          // retries of UNAVAILABLE
+  ChannelOptions channel;
+
+  // INVALID_ARGUMENT for an empty address, a non-positive rpc_timeout, or
+  // bad backoff / channel options.
+  absl::Status Validate() const;
+};
+
+// One call of a typed client: `call` runs an attempt with a context whose
+// deadline is now + options.rpc_timeout; retried on UNAVAILABLE with
+// options.backoff when `retry`. An error is prefixed "METHOD on ADDRESS: ".
+absl::Status CallWithRetry(
+    const UnaryClientOptions& options, const char* method, bool retry,
+    absl::FunctionRef<grpc::Status(grpc::ClientContext*)> call);
+
 }  // namespace ad::services
 
 #endif  // AD_SERVICES_COMMON_CLIENT_H_

@@ -6,21 +6,10 @@
 #include <fstream>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "services/common/status_convert.h"
 
 namespace ad::services::learner {
-
-absl::Status LearnerClient::Options::Validate() const {
-  if (address.empty()) return absl::InvalidArgumentError("address is empty");
-  if (rpc_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("rpc_timeout must be positive");
-  }
-  AD_RETURN_IF_ERROR(backoff.Validate());
-  return channel.Validate();
-}
 
 absl::StatusOr<std::unique_ptr<LearnerClient>> LearnerClient::Create(
     const Options& options) {
@@ -36,15 +25,7 @@ LearnerClient::LearnerClient(const Options& options)
 absl::Status LearnerClient::Call(
     const char* method,
     absl::FunctionRef<grpc::Status(grpc::ClientContext*)> call) {
-  return RetryWithBackoff(options_.backoff, [&]() -> absl::Status {
-    grpc::ClientContext context;
-    SetDeadline(context, options_.rpc_timeout);
-    absl::Status status = FromGrpcStatus(call(&context));
-    if (status.ok()) return status;
-    return absl::Status(
-        status.code(),
-        absl::StrCat(method, " on ", options_.address, ": ", status.message()));
-  });
+  return CallWithRetry(options_, method, /*retry=*/true, call);
 }
 
 absl::StatusOr<ad::v1::LearnerStatusResponse> LearnerClient::Status() {

@@ -26,14 +26,11 @@ namespace ad::services::learner {
 
 class LearnerClient {
  public:
-  struct Options {
-    std::string address = "127.0.0.1:50053";
-    // Per attempt; for GetCheckpoint, the whole stream of one attempt.
-    absl::Duration rpc_timeout = absl::Seconds(30);
-    BackoffOptions backoff;  // retries of UNAVAILABLE
-    ChannelOptions channel;
-
-    absl::Status Validate() const;
+  // address, rpc_timeout (per attempt; for GetCheckpoint, the whole stream
+  // of one attempt), backoff (retries of UNAVAILABLE) and channel; see
+  // client.h.
+  struct Options : UnaryClientOptions {
+    Options() { address = "127.0.0.1:50053"; }
   };
 
   // Does not connect yet (gRPC connects on the first call).

@@ -19,15 +19,6 @@ absl::Status WindowStream::Finish() {
   return status_;
 }
 
-absl::Status StoreClient::Options::Validate() const {
-  if (address.empty()) return absl::InvalidArgumentError("address is empty");
-  if (rpc_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("rpc_timeout must be positive");
-  }
-  AD_RETURN_IF_ERROR(backoff.Validate());
-  return channel.Validate();
-}
-
 absl::StatusOr<std::unique_ptr<StoreClient>> StoreClient::Create(
     const Options& options) {
   AD_RETURN_IF_ERROR(options.Validate());
@@ -42,17 +33,7 @@ StoreClient::StoreClient(const Options& options)
 absl::Status StoreClient::Call(
     const char* method, bool retry,
     absl::FunctionRef<grpc::Status(grpc::ClientContext*)> call) {
-  auto attempt = [&]() -> absl::Status {
-    grpc::ClientContext context;
-    SetDeadline(context, options_.rpc_timeout);
-    absl::Status status = FromGrpcStatus(call(&context));
-    if (status.ok()) return status;
-    return absl::Status(
-        status.code(),
-        absl::StrCat(method, " on ", options_.address, ": ", status.message()));
-  };
-  if (!retry) return attempt();
-  return RetryWithBackoff(options_.backoff, attempt);
+  return CallWithRetry(options_, method, retry, call);
 }
 
 absl::StatusOr<ad::v1::ListTasksResponse> StoreClient::ListTasks(

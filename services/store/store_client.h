@@ -51,13 +51,10 @@ class WindowStream {
 
 class StoreClient {
  public:
-  struct Options {
-    std::string address = "127.0.0.1:50052";
-    absl::Duration rpc_timeout = absl::Seconds(30);  // per unary attempt
-    BackoffOptions backoff;  // retries of UNAVAILABLE (idempotent calls)
-    ChannelOptions channel;
-
-    absl::Status Validate() const;
+  // address, rpc_timeout (per unary attempt), backoff (retries of
+  // UNAVAILABLE, idempotent calls only) and channel; see client.h.
+  struct Options : UnaryClientOptions {
+    Options() { address = "127.0.0.1:50052"; }
   };
 
   // Does not connect yet (gRPC connects on the first call).
