@@ -66,13 +66,23 @@ absl::StatusOr<SourceParams> SourceParams::LoadPreset(absl::string_view name) {
 }
 
 absl::Status SourceParams::Override(absl::string_view assignment) {
+  // Blank around the '=' is dropped first: " =2" has no key and "k= " no
+  // value, as in a preset file.
   const size_t eq = assignment.find('=');
-  if (eq == absl::string_view::npos || eq == 0 || eq + 1 == assignment.size()) {
+  const absl::string_view key =
+      eq == absl::string_view::npos
+          ? absl::string_view()
+          : absl::StripAsciiWhitespace(assignment.substr(0, eq));
+  const absl::string_view value =
+      eq == absl::string_view::npos
+          ? absl::string_view()
+          : absl::StripAsciiWhitespace(assignment.substr(eq + 1));
+  if (key.empty() || value.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "override '", assignment, "' is not of the form key=value"));
+        "override '", assignment,
+        "' is not of the form key=value with a non-empty key and value"));
   }
-  values_[std::string(absl::StripAsciiWhitespace(assignment.substr(0, eq)))] =
-      std::string(absl::StripAsciiWhitespace(assignment.substr(eq + 1)));
+  values_[std::string(key)] = std::string(value);
   return absl::OkStatus();
 }
 

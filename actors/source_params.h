@@ -44,7 +44,9 @@ class SourceParams {
   static absl::StatusOr<SourceParams> LoadPreset(absl::string_view name);
   static std::vector<std::string> PresetNames();
 
-  // Sets or overrides one value from "key=value" (a command-line override).
+  // Sets or overrides one value from "key=value" (a command-line override);
+  // blanks around key and value are dropped. INVALID_ARGUMENT if there is no
+  // '=' or the key or the value is empty.
   absl::Status Override(absl::string_view assignment);
 
   absl::StatusOr<double> Double(absl::string_view source, absl::string_view key,

@@ -28,6 +28,19 @@ TEST(SourceParamsTest, NonNumberIsAnError) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// Found by fuzz/actors_preset_fuzz: " =2.1" was stored under an empty key.
+TEST(SourceParamsTest, OverrideWithBlankKeyOrValueIsRejected) {
+  SourceParams params;
+  for (const char* bad :
+       {" =2.1", "\t= 2.1", "a3c.streams= ", "=", " = ", "no_equals"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(params.Override(bad).code(), absl::StatusCode::kInvalidArgument);
+  }
+  EXPECT_TRUE(params.values().empty());
+  ASSERT_TRUE(params.Override(" a3c.streams = 8 ").ok());
+  EXPECT_EQ(params.values().at("a3c.streams"), "8");
+}
+
 TEST(SourceParamsTest, UnreadSourceKeyIsReported) {
   SourceParams params;
   ASSERT_TRUE(params.Override("a3c.learning_rat=1e-3").ok());
