@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -45,6 +46,17 @@ Field MakeInt(std::string key, Get get) {
     using T = std::decay_t<decltype(field)>;
     if (std::is_unsigned_v<T> && x < 0) {
       return BadValue(key, v, "a non-negative integer");
+    }
+    // A value the field cannot hold is an error, never wrapped into another
+    // (4294967360 into an int was 64).
+    if constexpr (sizeof(T) < sizeof(int64_t)) {
+      if (x < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
+          x > static_cast<int64_t>(std::numeric_limits<T>::max())) {
+        return BadValue(
+            key, v,
+            absl::StrCat("an integer in [", std::numeric_limits<T>::min(), ", ",
+                         std::numeric_limits<T>::max(), "]"));
+      }
     }
     field = static_cast<T>(x);
     return absl::OkStatus();

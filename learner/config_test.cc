@@ -64,6 +64,23 @@ TEST(ConfigTest, MalformedValueNamesKey) {
   EXPECT_THAT(config.status().message(), HasSubstr("lots"));
 }
 
+// Found by fuzz/learner_config_fuzz's oracle: 4294967360 was cast into the
+// int field and became a valid 64.
+TEST(ConfigTest, IntegerTooLargeForTheFieldIsRejectedNotWrapped) {
+  auto config = ParseConfig("model.embed_dim = 4294967360", "x.cfg");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(config.status().message(), HasSubstr("'model.embed_dim'"));
+  EXPECT_THAT(config.status().message(), HasSubstr("2147483647"));
+  LearnerConfig overridden;
+  EXPECT_FALSE(
+      ApplyOverrides({"train.batch_size = 4294967424"}, overridden).ok());
+  EXPECT_EQ(overridden.train.batch_size, LearnerConfig().train.batch_size);
+  // 64-bit fields still take 64-bit values.
+  auto wide = ParseConfig("train.steps = 4294967360", "x.cfg");
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  EXPECT_EQ(wide->train.steps, int64_t{4294967360});
+}
+
 TEST(ConfigTest, DuplicateKeyIsRejected) {
   auto config = ParseConfig("model.ff_dim = 8\nmodel.ff_dim = 9", "x.cfg");
   ASSERT_FALSE(config.ok());
