@@ -13,7 +13,8 @@
 //
 // Layout: a ReLU trunk of `layers` x `hidden`, then one linear head per
 // entry of `heads` (each head reads the trunk's output). Thread-compatible;
-// LibTorch errors surface as exceptions (callers wrap them in learner::TorchCall).
+// LibTorch errors surface as exceptions (callers wrap them in
+// learner::TorchCall).
 #ifndef AD_ACTORS_GROUPED_MLP_H_
 #define AD_ACTORS_GROUPED_MLP_H_
 
