@@ -50,17 +50,16 @@ class BanditOodExperiment : public Experiment {
     }
     const int context_len = runner.ContextLen(ad.get(), family->space());
     runner.set_stages(2 * (CountBaselineStages(spec) + (ad != nullptr)));
-    Report report;
-    report.experiment = spec.experiment;
+    Report report = runner.NewReport();
     report.env = "bandit";
     report.x_axis = "episodes";
     report.title =
         "Adversarial bandit: train regime (odd arms) vs out-of-distribution "
         "test regime (even arms); x = pull";
     for (const std::string which : {"train", "test"}) {
-      AD_ASSIGN_OR_RETURN(std::vector<std::string> tasks,
-                          ResolveTasks(spec, *family, which));
-      const std::vector<RowSpec> rows = MakeRows(tasks, spec.seeds);
+      AD_ASSIGN_OR_RETURN(const TaskRows selected,
+                          runner.SelectTasks(*family, which));
+      const std::vector<std::string>& tasks = selected.tasks;
       Panel panel;
       panel.title = which == "train" ? absl::StrFormat(
                                            "in distribution (odd regime, %d "
@@ -70,16 +69,14 @@ class BanditOodExperiment : public Experiment {
                                            "out of distribution (even regime, "
                                            "%d tasks)",
                                            tasks.size());
-      AD_ASSIGN_OR_RETURN(panel.optimal, MeanOptimal(*family, tasks));
+      panel.optimal = selected.optimal;
       const std::string prefix = which + " / ";
       if (ad != nullptr) {
-        AD_ASSIGN_OR_RETURN(
-            Curve curve,
-            runner.Run(*family, rows, *ad, context_len, prefix + "ad"));
-        panel.curves.push_back(std::move(curve));
+        AD_RETURN_IF_ERROR(
+            runner.AddCurve(selected, *ad, context_len, prefix + "ad", panel));
       }
-      AD_RETURN_IF_ERROR(runner.AddBaselines(*family, tasks, rows, context_len,
-                                             prefix, panel, report.notes));
+      AD_RETURN_IF_ERROR(runner.AddBaselines(selected, context_len, prefix,
+                                             panel, report.notes));
       // The paper's normalised score (r - r_random) / (r_ref - r_random), with
       // the optimal arm as reference, and, when the source baseline ran (UCB
       // histories of these tasks), also the paper's own reference, the source.

@@ -6,7 +6,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
-#include "envs/registry.h"
 #include "evaluator/experiments/experiment.h"
 #include "evaluator/policies/baselines.h"
 
@@ -67,17 +66,11 @@ class ContextSweepExperiment : public Experiment {
 
   absl::StatusOr<Report> Run(const EvalSpec& spec,
                              Runner& runner) const override {
-    AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
-                        envs::FindFamily(spec.env));
-    AD_ASSIGN_OR_RETURN(std::vector<std::string> tasks,
-                        ResolveTasks(spec, *family, spec.tasks));
-    const std::vector<RowSpec> rows = MakeRows(tasks, spec.seeds);
-    Report report;
-    report.experiment = spec.experiment;
-    report.env = spec.env;
-    report.x_axis = spec.x_axis;
+    AD_ASSIGN_OR_RETURN(const TaskRows selected, runner.SelectTasks());
+    const envs::EnvFamily* family = selected.family;
+    Report report = runner.NewReport();
     Panel panel;
-    AD_ASSIGN_OR_RETURN(panel.optimal, MeanOptimal(*family, tasks));
+    panel.optimal = selected.optimal;
     const bool with_heuristic = Has(spec.baselines, "heuristic");
     if (!spec.sweep_checkpoints.empty()) {
       runner.set_stages(static_cast<int>(spec.sweep_checkpoints.size()) +
@@ -92,11 +85,9 @@ class ContextSweepExperiment : public Experiment {
         const std::string path = entry.substr(eq + 1);
         AD_ASSIGN_OR_RETURN(std::unique_ptr<ModelPolicy> ad,
                             runner.LoadModel(path, "ad " + label, 0));
-        AD_ASSIGN_OR_RETURN(
-            Curve curve,
-            runner.Run(*family, rows, *ad, ad->max_past(), "ad " + label,
-                       nullptr, absl::StrFormat("ad c=%s", label)));
-        panel.curves.push_back(std::move(curve));
+        AD_RETURN_IF_ERROR(runner.AddCurve(selected, *ad, ad->max_past(),
+                                           "ad " + label, panel, nullptr,
+                                           absl::StrFormat("ad c=%s", label)));
       }
     } else {
       runner.set_stages(static_cast<int>(spec.context_lens.size()) +
@@ -119,20 +110,16 @@ class ContextSweepExperiment : public Experiment {
       for (int c : spec.context_lens) {
         AD_ASSIGN_OR_RETURN(std::unique_ptr<ModelPolicy> ad,
                             runner.LoadModel(spec.checkpoint, "ad", c));
-        AD_ASSIGN_OR_RETURN(
-            Curve curve,
-            runner.Run(*family, rows, *ad, c, absl::StrFormat("ad ctx=%d", c),
-                       nullptr, absl::StrFormat("ad ctx=%d", c)));
-        panel.curves.push_back(std::move(curve));
+        AD_RETURN_IF_ERROR(
+            runner.AddCurve(selected, *ad, c, absl::StrFormat("ad ctx=%d", c),
+                            panel, nullptr, absl::StrFormat("ad ctx=%d", c)));
       }
     }
     if (with_heuristic) {
       HeuristicPolicy heuristic;
-      AD_ASSIGN_OR_RETURN(
-          Curve h,
-          runner.Run(*family, rows, heuristic,
-                     runner.ContextLen(nullptr, family->space()), "heuristic"));
-      panel.curves.push_back(std::move(h));
+      AD_RETURN_IF_ERROR(runner.AddCurve(
+          selected, heuristic, runner.ContextLen(nullptr, family->space()),
+          "heuristic", panel));
     }
     report.panels.push_back(std::move(panel));
     return report;

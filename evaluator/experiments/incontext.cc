@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "envs/registry.h"
 #include "evaluator/experiments/experiment.h"
 
 namespace ad::evaluator {
@@ -19,34 +18,27 @@ class InContextExperiment : public Experiment {
   absl::StatusOr<Report> Run(const EvalSpec& spec,
                              Runner& runner) const override {
     runner.set_stages(CountBaselineStages(spec) + !spec.checkpoint.empty());
-    AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
-                        envs::FindFamily(spec.env));
-    AD_ASSIGN_OR_RETURN(std::vector<std::string> tasks,
-                        ResolveTasks(spec, *family, spec.tasks));
-    const std::vector<RowSpec> rows = MakeRows(tasks, spec.seeds);
-    Report report;
-    report.experiment = spec.experiment;
-    report.env = spec.env;
-    report.x_axis = spec.x_axis;
+    AD_ASSIGN_OR_RETURN(const TaskRows selected, runner.SelectTasks());
+    const envs::EnvFamily* family = selected.family;
+    Report report = runner.NewReport();
     report.title = absl::StrFormat(
         "In-context RL on %d %s %s tasks x %d seeds (weights frozen)",
-        tasks.size(),
+        selected.tasks.size(),
         spec.tasks.find(',') == std::string::npos ? spec.tasks : "listed",
         spec.env, spec.seeds);
     Panel panel;
     panel.title = absl::StrFormat(
         "%s, %s tasks", spec.env,
         spec.tasks.find(',') == std::string::npos ? spec.tasks : "listed");
-    AD_ASSIGN_OR_RETURN(panel.optimal, MeanOptimal(*family, tasks));
+    panel.optimal = selected.optimal;
     int context_len = runner.ContextLen(nullptr, family->space());
     if (!spec.checkpoint.empty()) {
       AD_ASSIGN_OR_RETURN(
           std::unique_ptr<ModelPolicy> ad,
           runner.LoadModel(spec.checkpoint, "ad", spec.context_len));
       context_len = runner.ContextLen(ad.get(), family->space());
-      AD_ASSIGN_OR_RETURN(Curve curve,
-                          runner.Run(*family, rows, *ad, context_len, "ad"));
-      panel.curves.push_back(std::move(curve));
+      AD_RETURN_IF_ERROR(
+          runner.AddCurve(selected, *ad, context_len, "ad", panel));
       report.notes.push_back(absl::StrFormat(
           "ad: %s (step %d), context %d past transitions (%s window), %s",
           spec.checkpoint, ad->step(), context_len, spec.window,
@@ -54,8 +46,8 @@ class InContextExperiment : public Experiment {
               ? "greedy"
               : absl::StrFormat("temperature %g", spec.temperature)));
     }
-    AD_RETURN_IF_ERROR(runner.AddBaselines(*family, tasks, rows, context_len,
-                                           "", panel, report.notes));
+    AD_RETURN_IF_ERROR(
+        runner.AddBaselines(selected, context_len, "", panel, report.notes));
     report.panels.push_back(std::move(panel));
     return report;
   }

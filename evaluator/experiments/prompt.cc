@@ -8,7 +8,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/types/span.h"
 #include "common/status_macros.h"
-#include "envs/registry.h"
 #include "evaluator/experiments/experiment.h"
 #include "evaluator/policies/baselines.h"
 
@@ -112,11 +111,9 @@ class PromptExperiment : public Experiment {
 
   absl::StatusOr<Report> Run(const EvalSpec& spec,
                              Runner& runner) const override {
-    AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
-                        envs::FindFamily(spec.env));
-    AD_ASSIGN_OR_RETURN(std::vector<std::string> tasks,
-                        ResolveTasks(spec, *family, spec.tasks));
-    const std::vector<RowSpec> rows = MakeRows(tasks, spec.seeds);
+    AD_ASSIGN_OR_RETURN(const TaskRows selected, runner.SelectTasks());
+    const envs::EnvFamily* family = selected.family;
+    const std::vector<RowSpec>& rows = selected.rows;
     AD_ASSIGN_OR_RETURN(
         std::unique_ptr<ModelPolicy> ad,
         runner.LoadModel(spec.checkpoint, "ad", spec.context_len));
@@ -132,12 +129,8 @@ class PromptExperiment : public Experiment {
                       (1 + (ed != nullptr) + with_heuristic));
     AD_ASSIGN_OR_RETURN(std::unique_ptr<HistorySource> histories,
                         runner.OpenHistories());
-    AD_ASSIGN_OR_RETURN(const double optimal, MeanOptimal(*family, tasks));
 
-    Report report;
-    report.experiment = spec.experiment;
-    report.env = spec.env;
-    report.x_axis = spec.x_axis;
+    Report report = runner.NewReport();
     report.title = absl::StrFormat(
         "Prompted with partial demonstrations (%d transitions) on held-out %s",
         prompt_len, spec.env);
@@ -165,27 +158,21 @@ class PromptExperiment : public Experiment {
       Panel panel;
       panel.title = absl::StrFormat("prompt at %.0f%% (its last episode: %.1f)",
                                     100 * level, prompt_return);
-      panel.optimal = optimal;
+      panel.optimal = selected.optimal;
       const std::string stage =
           absl::StrFormat("prompt %.0f%% / ", 100 * level);
-      AD_ASSIGN_OR_RETURN(
-          Curve curve,
-          runner.Run(*family, rows, *ad, context_len, stage + "ad", &prompt));
-      panel.curves.push_back(std::move(curve));
+      AD_RETURN_IF_ERROR(runner.AddCurve(selected, *ad, context_len,
+                                         stage + "ad", panel, &prompt));
       if (ed != nullptr) {
-        AD_ASSIGN_OR_RETURN(
-            Curve ed_curve,
-            runner.Run(*family, rows, *ed,
-                       runner.ContextLen(ed.get(), family->space()),
-                       stage + "ed", &prompt));
-        panel.curves.push_back(std::move(ed_curve));
+        AD_RETURN_IF_ERROR(runner.AddCurve(
+            selected, *ed, runner.ContextLen(ed.get(), family->space()),
+            stage + "ed", panel, &prompt));
       }
       if (with_heuristic) {
         HeuristicPolicy heuristic;
-        AD_ASSIGN_OR_RETURN(Curve h,
-                            runner.Run(*family, rows, heuristic, context_len,
-                                       stage + "heuristic", &prompt));
-        panel.curves.push_back(std::move(h));
+        AD_RETURN_IF_ERROR(runner.AddCurve(selected, heuristic, context_len,
+                                           stage + "heuristic", panel,
+                                           &prompt));
       }
       report.panels.push_back(std::move(panel));
     }

@@ -121,6 +121,30 @@ int CountBaselineStages(const EvalSpec& spec) {
   return n;
 }
 
+Report Runner::NewReport() const {
+  Report report;
+  report.experiment = spec_.experiment;
+  report.env = spec_.env;
+  report.x_axis = spec_.x_axis;
+  return report;
+}
+
+absl::StatusOr<TaskRows> Runner::SelectTasks(const envs::EnvFamily& family,
+                                             const std::string& which) const {
+  TaskRows selected;
+  selected.family = &family;
+  AD_ASSIGN_OR_RETURN(selected.tasks, ResolveTasks(spec_, family, which));
+  selected.rows = MakeRows(selected.tasks, spec_.seeds);
+  AD_ASSIGN_OR_RETURN(selected.optimal, MeanOptimal(family, selected.tasks));
+  return selected;
+}
+
+absl::StatusOr<TaskRows> Runner::SelectTasks() const {
+  AD_ASSIGN_OR_RETURN(const envs::EnvFamily* family,
+                      envs::FindFamily(spec_.env));
+  return SelectTasks(*family, spec_.tasks);
+}
+
 absl::StatusOr<const learner::Checkpoint*> Runner::LoadCheckpoint(
     const std::string& path) {
   auto it = checkpoints_.find(path);
@@ -195,6 +219,16 @@ absl::StatusOr<Curve> Runner::Run(const envs::EnvFamily& family,
   return CurveFromRollout(method.empty() ? policy.name() : method, result);
 }
 
+absl::Status Runner::AddCurve(const TaskRows& selected, InContextPolicy& policy,
+                              int context_len, const std::string& stage,
+                              Panel& panel, const Prompt* prompt,
+                              const std::string& method) {
+  AD_ASSIGN_OR_RETURN(Curve curve, Run(*selected.family, selected.rows, policy,
+                                       context_len, stage, prompt, method));
+  panel.curves.push_back(std::move(curve));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<HistorySource>> Runner::OpenHistories() const {
   // RunExperiment checked that a spec with a store has an opener.
   if (!spec_.store.empty()) return hooks_.open_store(spec_.store);
@@ -232,12 +266,10 @@ absl::StatusOr<std::unique_ptr<HistorySource>> Runner::DemoHistories(
   return std::unique_ptr<HistorySource>(std::move(memory));
 }
 
-absl::Status Runner::AddBaselines(const envs::EnvFamily& family,
-                                  const std::vector<std::string>& tasks,
-                                  const std::vector<RowSpec>& rows,
-                                  int context_len, const std::string& prefix,
-                                  Panel& panel,
+absl::Status Runner::AddBaselines(const TaskRows& selected, int context_len,
+                                  const std::string& prefix, Panel& panel,
                                   std::vector<std::string>& notes) {
+  const envs::EnvFamily& family = *selected.family;
   if (Has(spec_.baselines, "ed")) {
     if (spec_.ed_checkpoint.empty()) {
       notes.push_back(
@@ -247,10 +279,9 @@ absl::Status Runner::AddBaselines(const envs::EnvFamily& family,
       AD_ASSIGN_OR_RETURN(
           std::unique_ptr<ModelPolicy> ed,
           LoadModel(spec_.ed_checkpoint, "ed", spec_.context_len));
-      AD_ASSIGN_OR_RETURN(Curve curve, Run(family, rows, *ed,
-                                           ContextLen(ed.get(), family.space()),
-                                           prefix + "ed"));
-      panel.curves.push_back(std::move(curve));
+      AD_RETURN_IF_ERROR(AddCurve(selected, *ed,
+                                  ContextLen(ed.get(), family.space()),
+                                  prefix + "ed", panel));
     }
   }
   for (const std::string name : {"heuristic", "random", "optimal"}) {
@@ -258,7 +289,7 @@ absl::Status Runner::AddBaselines(const envs::EnvFamily& family,
     AD_ASSIGN_OR_RETURN(std::unique_ptr<InContextPolicy> policy,
                         MakeBaseline(name));
     absl::StatusOr<Curve> curve =
-        Run(family, rows, *policy, context_len, prefix + name);
+        Run(family, selected.rows, *policy, context_len, prefix + name);
     if (!curve.ok() && name == "heuristic" &&
         curve.status().code() == absl::StatusCode::kInvalidArgument) {
       notes.push_back(absl::StrCat("heuristic: ", curve.status().message()));
@@ -272,7 +303,7 @@ absl::Status Runner::AddBaselines(const envs::EnvFamily& family,
                         OpenHistories());
     if (histories == nullptr && !spec_.demo_source.empty()) {
       AD_ASSIGN_OR_RETURN(histories,
-                          DemoHistories(family.space().family, tasks));
+                          DemoHistories(family.space().family, selected.tasks));
       notes.push_back(absl::StrFormat(
           "source: demo source %s run from scratch on the evaluated "
           "tasks, %d streams per task",
@@ -287,8 +318,8 @@ absl::Status Runner::AddBaselines(const envs::EnvFamily& family,
       options.source = spec_.source;
       options.max_episodes = 0;
       options.steps_per_episode = family.space().episode_len;
-      absl::StatusOr<Curve> curve =
-          SourceCurve(*histories, family.space().family, tasks, options);
+      absl::StatusOr<Curve> curve = SourceCurve(
+          *histories, family.space().family, selected.tasks, options);
       if (curve.ok()) {
         notes.push_back(absl::StrFormat(
             "source: %d recorded histories from %s, one curve row per "

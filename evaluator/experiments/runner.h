@@ -56,6 +56,15 @@ absl::StatusOr<double> MeanOptimal(const envs::EnvFamily& family,
 // optimal; ed when it has a checkpoint), for progress counts.
 int CountBaselineStages(const EvalSpec& spec);
 
+// One task selection of an experiment run: its family, tasks, their rows
+// and the panel's optimal line.
+struct TaskRows {
+  const envs::EnvFamily* family = nullptr;  // the family selected on
+  std::vector<std::string> tasks;
+  std::vector<RowSpec> rows;  // one per task x seed, task-major
+  double optimal = 0;         // the tasks' mean optimal return
+};
+
 // Shared state of one experiment run: the spec, hooks and progress count.
 class Runner {
  public:
@@ -64,6 +73,18 @@ class Runner {
 
   // The number of rollouts the experiment will make (progress's total).
   void set_stages(int n) { stages_total_ = n; }
+
+  // The run's report before its panels: the spec's experiment, env and
+  // x axis.
+  Report NewReport() const;
+
+  // The tasks `which` names on `family` (see ResolveTasks), a row for each
+  // of spec.seeds seeds, and their mean optimal return.
+  absl::StatusOr<TaskRows> SelectTasks(const envs::EnvFamily& family,
+                                       const std::string& which) const;
+
+  // SelectTasks of spec.tasks on the family spec.env names.
+  absl::StatusOr<TaskRows> SelectTasks() const;
 
   // The checkpoint at `path`, loaded once per experiment and shared by
   // the policies made from it (the weights are frozen).
@@ -92,6 +113,12 @@ class Runner {
                             const Prompt* prompt = nullptr,
                             const std::string& method = "");
 
+  // Run's curve on `selected`'s rows appended to `panel`.
+  absl::Status AddCurve(const TaskRows& selected, InContextPolicy& policy,
+                        int context_len, const std::string& stage, Panel& panel,
+                        const Prompt* prompt = nullptr,
+                        const std::string& method = "");
+
   // The history source named by the spec, or nullptr when none is.
   absl::StatusOr<std::unique_ptr<HistorySource>> OpenHistories() const;
 
@@ -99,12 +126,10 @@ class Runner {
   absl::StatusOr<std::unique_ptr<HistorySource>> DemoHistories(
       const std::string& env, const std::vector<std::string>& tasks) const;
 
-  // Baseline curves on `rows` (random, optimal, heuristic; ed and source
-  // when asked and available) appended to `panel`; what was skipped and
-  // why goes to `notes`.
-  absl::Status AddBaselines(const envs::EnvFamily& family,
-                            const std::vector<std::string>& tasks,
-                            const std::vector<RowSpec>& rows, int context_len,
+  // Baseline curves on `selected` (random, optimal, heuristic; ed and
+  // source when asked and available) appended to `panel`; what was skipped
+  // and why goes to `notes`.
+  absl::Status AddBaselines(const TaskRows& selected, int context_len,
                             const std::string& prefix, Panel& panel,
                             std::vector<std::string>& notes);
 

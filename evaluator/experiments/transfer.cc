@@ -49,35 +49,30 @@ class TransferExperiment : public Experiment {
         std::unique_ptr<ModelPolicy> ad,
         runner.LoadModel(spec.checkpoint, "ad", spec.context_len));
     runner.set_stages(2 * (1 + CountBaselineStages(spec)));
-    Report report;
-    report.experiment = spec.experiment;
-    report.env = spec.env;
-    report.x_axis = spec.x_axis;
+    Report report = runner.NewReport();
     report.title = absl::StrFormat(
         "Transfer: AD trained on %s, evaluated on %s (held-out) and on %s",
         spec.train_env, spec.train_env, spec.env);
     for (const envs::EnvFamily* family : {train_family, eval_family}) {
-      AD_ASSIGN_OR_RETURN(std::vector<std::string> tasks,
-                          ResolveTasks(spec, *family, spec.tasks));
-      const std::vector<RowSpec> rows = MakeRows(tasks, spec.seeds);
+      AD_ASSIGN_OR_RETURN(const TaskRows selected,
+                          runner.SelectTasks(*family, spec.tasks));
       const std::string name = family->space().family;
       Panel panel;
       panel.title = absl::StrFormat(
           "%s %s tasks%s", name, spec.tasks,
           family == train_family ? " (trained family)" : " (never trained on)");
-      AD_ASSIGN_OR_RETURN(panel.optimal, MeanOptimal(*family, tasks));
+      panel.optimal = selected.optimal;
       const int context_len = runner.ContextLen(ad.get(), family->space());
       absl::StatusOr<Curve> curve =
-          runner.Run(*family, rows, *ad, context_len, name + " / ad");
+          runner.Run(*family, selected.rows, *ad, context_len, name + " / ad");
       if (!curve.ok()) {
         return absl::Status(
             curve.status().code(),
             absl::StrCat("transfer to ", name, ": ", curve.status().message()));
       }
       panel.curves.push_back(*std::move(curve));
-      AD_RETURN_IF_ERROR(runner.AddBaselines(*family, tasks, rows, context_len,
-                                             name + " / ", panel,
-                                             report.notes));
+      AD_RETURN_IF_ERROR(runner.AddBaselines(
+          selected, context_len, name + " / ", panel, report.notes));
       report.panels.push_back(std::move(panel));
     }
     return report;
