@@ -7,9 +7,7 @@
 #include <sys/wait.h>
 
 #include <filesystem>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -30,15 +28,10 @@ namespace {
 namespace fs = std::filesystem;
 using ad::testing::BinaryPath;
 using ad::testing::PickFreePort;
+using ad::testing::ReadFile;
+using ad::testing::StartStore;
 using ad::testing::Subprocess;
 using ad::testing::WaitForPort;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // One ad-store with train and held-out Dark Room histories, shared by the
 // tests of this file.
@@ -51,15 +44,10 @@ class LearnerProcessTest : public ::testing::Test {
     fs::remove_all(*root_);
     fs::create_directories(*root_);
     store_port_ = PickFreePort();
-    auto store = Subprocess::Start(
-        {BinaryPath("ad-store"), "--db=" + *root_ + "/db",
-         absl::StrCat("--port=", store_port_), "--metrics_port=-1",
-         "--block_cache_mb=16", "--write_buffer_mb=4", "--chunk_cache_mb=4"},
-        *root_ + "/store.log");
+    auto store = StartStore(*root_ + "/db", store_port_, *root_ + "/store.log",
+                            {"--chunk_cache_mb=4"}, absl::Seconds(30));
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = new Subprocess(*std::move(store));
-    ASSERT_TRUE(WaitForPort(store_port_, absl::Seconds(30)).ok())
-        << ReadFile(*root_ + "/store.log");
 
     std::vector<ad::learner::DarkRoomGoal> train, test;
     ad::learner::DarkRoomGoalSplit(/*test_every=*/4, /*test_offset=*/0, train,

@@ -4,9 +4,6 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "services/store/store_sink.h"
@@ -18,29 +15,19 @@ namespace {
 
 using ad::testing::BinaryPath;
 using ad::testing::PickFreePort;
+using ad::testing::ReadFile;
+using ad::testing::StartStore;
 using ad::testing::Subprocess;
-using ad::testing::WaitForPort;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 class AdctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
     port_ = PickFreePort();
-    auto store = Subprocess::Start(
-        {BinaryPath("ad-store"), "--db=" + dir_.Sub("db"),
-         absl::StrCat("--port=", port_), "--metrics_port=-1",
-         "--block_cache_mb=16", "--write_buffer_mb=4", "--grace=0s"},
-        dir_.Sub("store.log"));
+    auto store = StartStore(dir_.Sub("db"), port_, dir_.Sub("store.log"),
+                            {"--grace=0s"});
     ASSERT_TRUE(store.ok()) << store.status();
     store_.emplace(std::move(store).value());
-    ASSERT_TRUE(WaitForPort(port_, absl::Seconds(20)).ok());
     StoreSink::Options options;
     options.address = absl::StrCat("127.0.0.1:", port_);
     auto sink = std::move(StoreSink::Create(options)).value();

@@ -21,10 +21,9 @@
 namespace ad::services::store {
 namespace {
 
-using ad::testing::BinaryPath;
 using ad::testing::PickFreePort;
+using ad::testing::StartStore;
 using ad::testing::Subprocess;
-using ad::testing::WaitForPort;
 
 constexpr int kClients = 4;
 constexpr int kHistoriesPerClient = 3;
@@ -37,15 +36,9 @@ class StoreProcess {
       : db_(std::move(db)), port_(port), log_(std::move(log)) {}
 
   void Start() {
-    auto process = Subprocess::Start(
-        {BinaryPath("ad-store"), "--db=" + db_, absl::StrCat("--port=", port_),
-         "--metrics_port=-1", "--block_cache_mb=16", "--write_buffer_mb=4",
-         "--chunk_cache_mb=4"},
-        log_);
+    auto process = StartStore(db_, port_, log_, {"--chunk_cache_mb=4"});
     ASSERT_TRUE(process.ok()) << process.status();
     process_.emplace(std::move(process).value());
-    ASSERT_TRUE(WaitForPort(port_, absl::Seconds(20)).ok())
-        << "ad-store did not come up; see " << log_;
   }
   void Kill() { process_->Kill(); }
   Subprocess& process() { return *process_; }

@@ -11,11 +11,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <fstream>
 #include <functional>
 #include <limits>
 #include <optional>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "services/common/client.h"
@@ -26,18 +24,10 @@
 namespace ad::services::store {
 namespace {
 
-using ad::testing::BinaryPath;
 using ad::testing::PickFreePort;
+using ad::testing::ReadFile;
 using ad::testing::Subprocess;
-using ad::testing::WaitForPort;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A valid Dark Room history's meta and chunk: obs in the 9x9 grid, five
 // actions, episodes of 20 steps.
@@ -76,16 +66,12 @@ class StorePoisoningTest : public ::testing::Test {
   }
 
   void StartStore() {
-    auto store = Subprocess::Start(
-        {BinaryPath("ad-store"), "--db=" + dir_.Sub("db"),
-         absl::StrCat("--port=", port_), "--metrics_port=-1",
-         "--block_cache_mb=16", "--write_buffer_mb=4", "--chunk_cache_mb=4",
-         "--checkpoint_dir=" + dir_.Sub("checkpoints"), "--grace=0s"},
-        dir_.Sub("store.log"));
+    auto store = ad::testing::StartStore(
+        dir_.Sub("db"), port_, dir_.Sub("store.log"),
+        {"--chunk_cache_mb=4", "--checkpoint_dir=" + dir_.Sub("checkpoints"),
+         "--grace=0s"});
     ASSERT_TRUE(store.ok()) << store.status();
     store_.emplace(std::move(store).value());
-    ASSERT_TRUE(WaitForPort(port_, absl::Seconds(20)).ok())
-        << ReadFile(dir_.Sub("store.log"));
     StoreClient::Options options;
     options.address = address();
     options.rpc_timeout = absl::Seconds(10);

@@ -8,9 +8,7 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -23,10 +21,8 @@
 namespace ad::services::learner {
 namespace {
 
-using ad::testing::BinaryPath;
 using ad::testing::PickFreePort;
-using ad::testing::Subprocess;
-using ad::testing::WaitForPort;
+using ad::testing::StartStore;
 
 double ErrorCount(prometheus::Registry& registry, const std::string& code) {
   for (const auto& family : registry.Collect()) {
@@ -45,13 +41,9 @@ double ErrorCount(prometheus::Registry& registry, const std::string& code) {
 TEST(WindowSourceRecoveryTest, StoreErrorsAreReportedAndRetriedNotFatal) {
   storage::testing::TempDir dir;
   const int port = PickFreePort();
-  auto store = Subprocess::Start(
-      {BinaryPath("ad-store"), "--db=" + dir.Sub("db"),
-       absl::StrCat("--port=", port), "--metrics_port=-1",
-       "--block_cache_mb=16", "--write_buffer_mb=4", "--grace=0s"},
-      dir.Sub("store.log"));
+  auto store =
+      StartStore(dir.Sub("db"), port, dir.Sub("store.log"), {"--grace=0s"});
   ASSERT_TRUE(store.ok()) << store.status();
-  ASSERT_TRUE(WaitForPort(port, absl::Seconds(20)).ok());
   const std::string address = absl::StrCat("127.0.0.1:", port);
 
   prometheus::Registry registry;

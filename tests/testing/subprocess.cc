@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string_view>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -16,6 +19,37 @@ namespace ad::testing {
 std::string BinaryPath(const std::string& name) {
   const char* dir = std::getenv("AD_BIN_DIR");
   return absl::StrCat(dir != nullptr ? dir : "bin", "/", name);
+}
+
+absl::StatusOr<Subprocess> StartStore(const std::string& db, int port,
+                                      const std::string& log,
+                                      const std::vector<std::string>& flags,
+                                      absl::Duration timeout) {
+  std::vector<std::string> argv = {
+      BinaryPath("ad-store"),        "--db=" + db,
+      absl::StrCat("--port=", port), "--metrics_port=-1",
+      "--block_cache_mb=16",         "--write_buffer_mb=4"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  absl::StatusOr<Subprocess> store = Subprocess::Start(argv, log);
+  if (!store.ok()) return store.status();
+  if (absl::Status up = WaitForPort(port, timeout); !up.ok()) {
+    return absl::Status(up.code(),
+                        absl::StrCat("ad-store did not come up (", up.message(),
+                                     "); ", log, ":\n", ReadFile(log)));
+  }
+  return store;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+void WriteFile(const std::string& path, const std::string& contents) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << contents;
 }
 
 std::string ScrapeMetrics(int port) {

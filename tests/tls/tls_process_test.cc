@@ -9,9 +9,7 @@
 #include <sys/wait.h>
 
 #include <cstdlib>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -28,21 +26,11 @@ namespace {
 
 using ad::testing::BinaryPath;
 using ad::testing::PickFreePort;
+using ad::testing::ReadFile;
 using ad::testing::Subprocess;
 using ad::testing::WaitForPort;
+using ad::testing::WriteFile;
 using ::testing::HasSubstr;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void WriteFile(const std::string& path, const std::string& contents) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << contents;
-}
 
 // Makes ca.pem, server.{pem,key} (SAN localhost, 127.0.0.1) and
 // client.{pem,key} signed by the CA, a self-signed rogue.{pem,key}, plus token
@@ -110,19 +98,12 @@ class TlsTest : public ::testing::Test {
   // Starts ad-store with TLS + token on a free port; returns the port.
   int StartStore(bool mtls, const std::string& name) {
     const int port = PickFreePort();
-    std::vector<std::string> argv = {BinaryPath("ad-store"),
-                                     "--db=" + dir_.Sub(name),
-                                     absl::StrCat("--port=", port),
-                                     "--metrics_port=-1",
-                                     "--block_cache_mb=16",
-                                     "--write_buffer_mb=4",
-                                     "--grace=0s"};
-    for (const std::string& flag : ServerTlsFlags(mtls)) argv.push_back(flag);
-    auto store = Subprocess::Start(argv, dir_.Sub(name + ".log"));
+    std::vector<std::string> flags = {"--grace=0s"};
+    for (const std::string& flag : ServerTlsFlags(mtls)) flags.push_back(flag);
+    auto store = ad::testing::StartStore(dir_.Sub(name), port,
+                                         dir_.Sub(name + ".log"), flags);
     CHECK(store.ok()) << store.status();
     children_.push_back(std::move(store).value());
-    CHECK(WaitForPort(port, absl::Seconds(20)).ok())
-        << ReadFile(dir_.Sub(name + ".log"));
     return port;
   }
 
