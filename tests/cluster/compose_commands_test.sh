@@ -34,35 +34,19 @@ source "$(dirname "$0")/../testing/test_log.sh"
 cleanup() {
   local rc=$?
   kill "$WATCHDOG" 2>/dev/null || true
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${PIDS[@]}"
   if ((NS_MADE)); then
     for pid in $(ip netns pids "$NS" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$NS" 2>/dev/null || true
   fi
   rm -rf "/etc/netns/$NS"
-  if ((rc != 0 && rc != 77)); then
-    for f in "$TMP"/*.log; do
-      [[ -f $f ]] || continue
-      log "---- last lines of $(basename "$f")"
-      tail -n 15 "$f" >&2
-    done
-  fi
+  show_logs_on_failure "$rc" "$TMP"
   rm -rf "$TMP"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-# Watchdog: ctest's TIMEOUT kills without running traps, so the script ends
-# itself first (TERM runs the cleanup trap below).
-( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-  sleep 165 & sp=$!
-  wait "$sp" && echo "[compose_commands] watchdog: 165 s passed, stopping" >&2 && kill -TERM $$ ) &
-WATCHDOG=$!
+start_watchdog 165
 
 command -v docker-compose >/dev/null || skip "no docker-compose (Debian package docker-compose)"
 command -v prometheus >/dev/null || skip "no prometheus (Debian package prometheus)"

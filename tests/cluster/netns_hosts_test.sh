@@ -36,12 +36,7 @@ source "$(dirname "$0")/../testing/test_log.sh"
 cleanup() {
   local rc=$?
   kill "$WATCHDOG" 2>/dev/null || true
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${PIDS[@]}"
   # Anything still running inside our namespaces (e.g. an actor started by a
   # background subshell) was started by this script.
   for ns in "${NAMESPACES[@]}"; do
@@ -49,24 +44,13 @@ cleanup() {
   done
   # Deleting a namespace destroys the veth ends inside it (and their peers).
   for ns in "${NAMESPACES[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-  if ((rc != 0 && rc != 77)); then
-    for f in "$TMP"/*.log; do
-      [[ -f $f ]] || continue
-      log "---- last lines of $(basename "$f")"
-      tail -n 15 "$f" >&2
-    done
-  fi
+  show_logs_on_failure "$rc" "$TMP"
   rm -rf "$TMP"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-# Watchdog: ctest's TIMEOUT kills without running traps, so the script ends
-# itself first (TERM runs the cleanup trap below).
-( trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-  sleep 150 & sp=$!
-  wait "$sp" && echo "[netns_hosts] watchdog: 150 s passed, stopping" >&2 && kill -TERM $$ ) &
-WATCHDOG=$!
+start_watchdog 150
 
 BIN=$(cd "$BIN" 2>/dev/null && pwd) || fail "AD_BIN_DIR ${AD_BIN_DIR:-} is not a directory"
 for b in ad-store ad-env-server ad-actor ad-learner adctl; do

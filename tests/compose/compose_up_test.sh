@@ -96,15 +96,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-# Watchdog: ctest's TIMEOUT kills without running traps, so the script ends
-# itself first (TERM runs the cleanup trap).
-(
-  trap 'kill "$sp" 2>/dev/null; exit 0' TERM
-  sleep "$TIMEOUT" &
-  sp=$!
-  wait "$sp" && echo "[compose.up] watchdog: $TIMEOUT s passed, stopping" >&2 && kill -TERM $$
-) &
-WATCHDOG=$!
+start_watchdog "$TIMEOUT"
 
 # wait_until DESCRIPTION SECONDS CMD...: runs CMD every second until it
 # succeeds; fails the test after SECONDS.
