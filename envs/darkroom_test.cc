@@ -13,6 +13,7 @@
 #include "envs/env.h"
 #include "envs/grid.h"
 #include "envs/step_buffers.h"
+#include "envs/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -254,18 +255,8 @@ TEST(DarkRoomTest, BadStepInputIsRejectedAndChangesNothing) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
 
   // Stepping on, the env and its untouched twin stay identical.
-  std::vector<int32_t> a(3), b(3);
-  for (int t = 0; t < 45; ++t) {
-    ASSERT_TRUE(env->ExpertActions(absl::MakeSpan(a)).ok());
-    ASSERT_TRUE(twin->ExpertActions(absl::MakeSpan(b)).ok());
-    ASSERT_EQ(a, b);
-    a[t % 3] = t % kNumGridActions;
-    ASSERT_TRUE(env->Step(a, out.output()).ok());
-    ASSERT_TRUE(twin->Step(a, twin_out.output()).ok());
-    ASSERT_EQ(out.obs, twin_out.obs) << "t=" << t;
-    ASSERT_EQ(out.rewards, twin_out.rewards) << "t=" << t;
-    ASSERT_EQ(out.dones, twin_out.dones) << "t=" << t;
-  }
+  ASSERT_NO_FATAL_FAILURE(testing::StepTwinsOnExpert(
+      *env, *twin, out, twin_out, /*steps=*/45, kNumGridActions));
 }
 
 TEST(DarkRoomTest, TaskIdsRoundTrip) {

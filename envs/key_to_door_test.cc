@@ -15,6 +15,7 @@
 #include "envs/env.h"
 #include "envs/grid.h"
 #include "envs/step_buffers.h"
+#include "envs/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -211,17 +212,8 @@ TEST(KeyToDoorTest, BadStepInputIsRejectedAndChangesNothing) {
                            absl::MakeSpan(dones)});
   EXPECT_THAT(s.message(), HasSubstr("out.dones"));
   // Neither position, step count, progress nor generator moved.
-  std::vector<int32_t> a(4), b(4);
-  for (int t = 0; t < 120; ++t) {
-    ASSERT_TRUE(env->ExpertActions(absl::MakeSpan(a)).ok());
-    ASSERT_TRUE(twin->ExpertActions(absl::MakeSpan(b)).ok());
-    ASSERT_EQ(a, b);
-    ASSERT_TRUE(env->Step(a, out.output()).ok());
-    ASSERT_TRUE(twin->Step(a, twin_out.output()).ok());
-    ASSERT_EQ(out.obs, twin_out.obs) << "t=" << t;
-    ASSERT_EQ(out.rewards, twin_out.rewards) << "t=" << t;
-    ASSERT_EQ(out.dones, twin_out.dones) << "t=" << t;
-  }
+  ASSERT_NO_FATAL_FAILURE(testing::StepTwinsOnExpert(
+      *env, *twin, out, twin_out, /*steps=*/120, /*vary_actions=*/0));
 }
 
 TEST(KeyToDoorTest, TaskIdsRoundTripAndErrorsNameTheField) {

@@ -13,6 +13,7 @@
 #include "common/rng.h"
 #include "envs/env.h"
 #include "envs/step_buffers.h"
+#include "envs/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -84,8 +85,8 @@ TEST(WatermazeTest, WallPixelsHaveTheCueColourSeenFromAKnownPose) {
   for (const WatermazePose& pose :
        {WatermazePose{0.0, 0.0, 0}, WatermazePose{0.3, -0.2, 5},
         WatermazePose{-0.6, 0.5, 10}, WatermazePose{0.0, 0.9, 3}}) {
-    SCOPED_TRACE(testing::Message() << "pose (" << pose.x << ", " << pose.y
-                                    << ") heading " << pose.heading);
+    SCOPED_TRACE(::testing::Message() << "pose (" << pose.x << ", " << pose.y
+                                      << ") heading " << pose.heading);
     const std::vector<uint8_t> frame = Render(pose);
     int checked = 0;
     for (int col = 0; col < kWatermazeWidth; ++col) {
@@ -192,11 +193,8 @@ TEST(WatermazeTest, SameSeedGivesTheSameFrames) {
   std::vector<int32_t> actions(8);
   for (int t = 0; t < 120; ++t) {  // crosses two automatic resets
     for (int32_t& a : actions) a = rng.NextBelow(kWatermazeNumActions);
-    ASSERT_TRUE(env->Step(actions, out.output()).ok());
-    ASSERT_TRUE(twin->Step(actions, twin_out.output()).ok());
-    ASSERT_EQ(out.obs, twin_out.obs) << "t=" << t;
-    ASSERT_EQ(out.rewards, twin_out.rewards) << "t=" << t;
-    ASSERT_EQ(out.dones, twin_out.dones) << "t=" << t;
+    ASSERT_NO_FATAL_FAILURE(
+        testing::StepTwins(*env, *twin, actions, out, twin_out, t));
   }
 }
 
@@ -427,18 +425,8 @@ TEST(WatermazeTest, BadStepInputIsRejectedAndChangesNothing) {
 
   // Stepping on (across an automatic reset), the env and its untouched twin
   // stay identical.
-  std::vector<int32_t> a(3), b(3);
-  for (int t = 0; t < 60; ++t) {
-    ASSERT_TRUE(env->ExpertActions(absl::MakeSpan(a)).ok());
-    ASSERT_TRUE(twin->ExpertActions(absl::MakeSpan(b)).ok());
-    ASSERT_EQ(a, b);
-    a[t % 3] = t % kWatermazeNumActions;
-    ASSERT_TRUE(env->Step(a, out.output()).ok());
-    ASSERT_TRUE(twin->Step(a, twin_out.output()).ok());
-    ASSERT_EQ(out.obs, twin_out.obs) << "t=" << t;
-    ASSERT_EQ(out.rewards, twin_out.rewards) << "t=" << t;
-    ASSERT_EQ(out.dones, twin_out.dones) << "t=" << t;
-  }
+  ASSERT_NO_FATAL_FAILURE(testing::StepTwinsOnExpert(
+      *env, *twin, out, twin_out, /*steps=*/60, kWatermazeNumActions));
 }
 
 TEST(WatermazeTest, TasksFormAnAnnulusOfPlatformCentres) {
