@@ -168,18 +168,29 @@ double AppendInProcess(TrajectoryStore& store, const std::string& prefix,
          absl::ToDoubleSeconds(absl::Now() - start);
 }
 
-// Appends through StoreSink over gRPC: 4 actor threads share one sink.
-double AppendOverGrpc(const std::string& address, const std::string& prefix,
-                      uint64_t histories, uint64_t len) {
+// `n` chunks of `chunk_len` Darkroom transitions, as an actor sends them
+// (seq c starting at transition c * chunk_len).
+std::vector<ad::actors::TransitionChunk> WireChunks(uint64_t n,
+                                                    uint64_t chunk_len) {
   std::vector<ad::actors::TransitionChunk> chunks;
-  for (uint64_t c = 0; c < len / kChunk; ++c) {
+  for (uint64_t c = 0; c < n; ++c) {
     ad::actors::TransitionChunk chunk;
     chunk.seq = c;
-    chunk.first = c * kChunk;
-    services::store::ToProto(Darkroom(1, c * kChunk, kChunk).view(),
+    chunk.first = c * chunk_len;
+    services::store::ToProto(Darkroom(1, c * chunk_len, chunk_len).view(),
                              &chunk.transitions);
     chunks.push_back(std::move(chunk));
   }
+  return chunks;
+}
+
+// Seconds to append `chunks` to each of `histories` histories over gRPC:
+// 4 actor threads (history h on thread h % 4) share one StoreSink, flushed
+// within `flush_timeout`.
+double SecondsToAppendOverGrpc(
+    const std::string& address, const std::string& prefix, uint64_t histories,
+    const std::vector<ad::actors::TransitionChunk>& chunks,
+    absl::Duration flush_timeout) {
   StoreSink::Options options;
   options.address = address;
   auto sink = std::move(StoreSink::Create(options)).value();
@@ -198,9 +209,18 @@ double AppendOverGrpc(const std::string& address, const std::string& prefix,
     });
   }
   for (auto& t : threads) t.join();
-  CHECK(sink->Flush(absl::Minutes(2)).ok());
+  CHECK(sink->Flush(flush_timeout).ok());
+  return absl::ToDoubleSeconds(absl::Now() - start);
+}
+
+// Appends through StoreSink over gRPC: 4 actor threads share one sink.
+double AppendOverGrpc(const std::string& address, const std::string& prefix,
+                      uint64_t histories, uint64_t len) {
+  const std::vector<ad::actors::TransitionChunk> chunks =
+      WireChunks(len / kChunk, kChunk);
   return static_cast<double>(histories * len) /
-         absl::ToDoubleSeconds(absl::Now() - start);
+         SecondsToAppendOverGrpc(address, prefix, histories, chunks,
+                                 absl::Minutes(2));
 }
 
 // Chunks/s of `chunks` chunks of `chunk_len` transitions, appended over gRPC
@@ -210,36 +230,11 @@ double ChunksPerSecondOverGrpc(const std::string& address,
                                uint64_t chunk_len) {
   constexpr uint64_t kHistories = 64;
   const uint64_t per_history = std::max<uint64_t>(chunks / kHistories, 1);
-  std::vector<ad::actors::TransitionChunk> wire;
-  for (uint64_t c = 0; c < per_history; ++c) {
-    ad::actors::TransitionChunk chunk;
-    chunk.seq = c;
-    chunk.first = c * chunk_len;
-    services::store::ToProto(Darkroom(1, c * chunk_len, chunk_len).view(),
-                             &chunk.transitions);
-    wire.push_back(std::move(chunk));
-  }
-  StoreSink::Options options;
-  options.address = address;
-  auto sink = std::move(StoreSink::Create(options)).value();
-  const absl::Time start = absl::Now();
-  std::vector<std::thread> threads;
-  for (int w = 0; w < 4; ++w) {
-    threads.emplace_back([&, w] {
-      for (uint64_t h = w; h < kHistories; h += 4) {
-        const std::string id = absl::StrCat(prefix, h);
-        ad::v1::HistoryMeta meta;
-        services::store::ToProto(Meta(id, static_cast<int>(h)), &meta);
-        for (uint64_t c = 0; c < wire.size(); ++c) {
-          CHECK(sink->Append(meta, wire[c], c + 1 == wire.size()).ok());
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  CHECK(sink->Flush(absl::Minutes(5)).ok());
+  const std::vector<ad::actors::TransitionChunk> wire =
+      WireChunks(per_history, chunk_len);
   return static_cast<double>(kHistories * per_history) /
-         absl::ToDoubleSeconds(absl::Now() - start);
+         SecondsToAppendOverGrpc(address, prefix, kHistories, wire,
+                                 absl::Minutes(5));
 }
 
 // Append rate with 0 and then `waiters` SampleWindows calls blocked on a
@@ -350,22 +345,44 @@ void SampleOverGrpc(StoreClient& client, double seconds, int streams,
   *latency = Percentiles(all);
 }
 
+// `store` served over loopback gRPC (no metrics port), and a client of it;
+// members are destroyed client first, store last.
+struct ServedStore {
+  std::unique_ptr<TrajectoryStore> store;
+  std::shared_ptr<prometheus::Registry> registry;
+  std::unique_ptr<StoreServiceImpl> service;
+  std::unique_ptr<services::Server> server;
+  std::unique_ptr<StoreClient> client;
+};
+
+ServedStore Serve(std::unique_ptr<TrajectoryStore> store) {
+  ServedStore served;
+  served.store = std::move(store);
+  served.registry = std::make_shared<prometheus::Registry>();
+  served.service = std::make_unique<StoreServiceImpl>(
+      StoreServiceImpl::Options(), served.store.get(), *served.registry);
+  services::ServerOptions server_options;
+  server_options.metrics_port = -1;
+  served.server =
+      std::move(services::Server::Start(server_options, {served.service.get()},
+                                        nullptr))
+          .value();
+  StoreClient::Options client_options;
+  client_options.address = served.server->address();
+  served.client = std::move(StoreClient::Create(client_options)).value();
+  return served;
+}
+
 int Throughput() {
   storage::testing::TempDir dir;
   const double seconds = absl::GetFlag(FLAGS_seconds);
   const uint64_t histories = absl::GetFlag(FLAGS_histories);
   const uint64_t len = absl::GetFlag(FLAGS_history_len) / kChunk * kChunk;
-  auto store = OpenStore(dir.Sub("db"), 256, 128, /*sync=*/false);
-  auto registry = std::make_shared<prometheus::Registry>();
-  StoreServiceImpl service(StoreServiceImpl::Options(), store.get(), *registry);
-  services::ServerOptions server_options;
-  server_options.metrics_port = -1;
-  auto server =
-      std::move(services::Server::Start(server_options, {&service}, nullptr))
-          .value();
-  StoreClient::Options client_options;
-  client_options.address = server->address();
-  auto client = std::move(StoreClient::Create(client_options)).value();
+  ServedStore served =
+      Serve(OpenStore(dir.Sub("db"), 256, 128, /*sync=*/false));
+  TrajectoryStore* store = served.store.get();
+  services::Server* server = served.server.get();
+  StoreClient* client = served.client.get();
 
   std::printf(
       "store bench: %u cores, darkroom-shaped data (obs_dim 2), "
@@ -380,22 +397,17 @@ int Throughput() {
       "gRPC StoreSink %10.0f transitions/s  (%.2fx)   goal >= 500000\n",
       direct, grpc, grpc / direct);
   if (absl::GetFlag(FLAGS_sync_too)) {
-    auto synced = OpenStore(dir.Sub("synced"), 64, 16, /*sync=*/true);
-    StoreServiceImpl synced_service(StoreServiceImpl::Options(), synced.get(),
-                                    *registry);
-    auto synced_server =
-        std::move(
-            services::Server::Start(server_options, {&synced_service}, nullptr))
-            .value();
+    ServedStore synced =
+        Serve(OpenStore(dir.Sub("synced"), 64, 16, /*sync=*/true));
     const double direct_sync =
-        AppendInProcess(*synced, "direct/", histories / 4, len);
+        AppendInProcess(*synced.store, "direct/", histories / 4, len);
     const double grpc_sync =
-        AppendOverGrpc(synced_server->address(), "grpc/", histories / 4, len);
+        AppendOverGrpc(synced.server->address(), "grpc/", histories / 4, len);
     std::printf(
         "append (WAL + fsync)    in-process %10.0f transitions/s   "
         "gRPC StoreSink %10.0f transitions/s  (%.2fx)\n",
         direct_sync, grpc_sync, grpc_sync / direct_sync);
-    synced_server->Shutdown(absl::ZeroDuration());
+    synced.server->Shutdown(absl::ZeroDuration());
   }
 
   const auto stats = store->GetStats();
@@ -435,23 +447,14 @@ int Throughput() {
 // Only the blocked-samplers comparison (--mode=blocked).
 int Blocked() {
   storage::testing::TempDir dir;
-  auto store = OpenStore(dir.Sub("db"), 256, 128, /*sync=*/false);
-  auto registry = std::make_shared<prometheus::Registry>();
-  StoreServiceImpl service(StoreServiceImpl::Options(), store.get(), *registry);
-  services::ServerOptions server_options;
-  server_options.metrics_port = -1;
-  auto server =
-      std::move(services::Server::Start(server_options, {&service}, nullptr))
-          .value();
-  StoreClient::Options client_options;
-  client_options.address = server->address();
-  auto client = std::move(StoreClient::Create(client_options)).value();
+  ServedStore served =
+      Serve(OpenStore(dir.Sub("db"), 256, 128, /*sync=*/false));
   std::printf("store bench (blocked samplers): %u cores\n",
               std::thread::hardware_concurrency());
-  BlockedSamplers(*client, server->address(),
+  BlockedSamplers(*served.client, served.server->address(),
                   absl::GetFlag(FLAGS_blocked_samplers),
                   absl::GetFlag(FLAGS_blocked_chunks));
-  server->Shutdown(absl::ZeroDuration());
+  served.server->Shutdown(absl::ZeroDuration());
   return 0;
 }
 
