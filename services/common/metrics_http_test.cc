@@ -1,10 +1,6 @@
 #include "services/common/metrics_http.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <prometheus/registry.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <iostream>
@@ -20,86 +16,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/metrics.h"
+#include "tests/testing/raw_connection.h"
 
 namespace ad::services {
 namespace {
 
+using ::ad::testing::RawConnection;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-
-// A client socket connected to 127.0.0.1:port; closes on destruction.
-class Client {
- public:
-  explicit Client(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&addr),
-                                     sizeof(addr)) == 0;
-  }
-  ~Client() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return connected_; }
-
-  // Sends all of `data`; false if the server closed or reset.
-  bool Send(const std::string& data) {
-    size_t done = 0;
-    while (done < data.size()) {
-      const ssize_t n =
-          send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      done += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  // Reads until the server closes or `timeout` passes; what arrived.
-  std::string ReadAll(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    std::string response;
-    char buffer[4096];
-    while (absl::Now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      // Wakes when data or EOF arrives, or after 50 ms to check the deadline.
-      if (poll(&p, 1, 50) <= 0) continue;
-      const ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
-      if (n <= 0) break;
-      response.append(buffer, static_cast<size_t>(n));
-    }
-    return response;
-  }
-
-  // True once the server has closed the connection (EOF or reset), polling
-  // for at most `timeout`; input is discarded.
-  bool WaitClosed(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    char buffer[4096];
-    while (absl::Now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      // Wakes on data, EOF or reset, or after 50 ms to check the deadline.
-      if (poll(&p, 1, 50) <= 0) continue;
-      if (recv(fd_, buffer, sizeof(buffer), 0) <= 0) return true;
-    }
-    return false;
-  }
-
-  // Non-blocking: true if the server has closed the connection by now.
-  bool ClosedNow() {
-    pollfd p{fd_, POLLIN, 0};
-    if (poll(&p, 1, 0) <= 0) return false;
-    char c;
-    return recv(fd_, &c, 1, MSG_PEEK) <= 0;
-  }
-
- private:
-  const int fd_;
-  bool connected_ = false;
-};
 
 class MetricsHttpServerTest : public ::testing::Test {
  protected:
@@ -113,7 +37,7 @@ class MetricsHttpServerTest : public ::testing::Test {
   }
 
   std::string Request(const std::string& request) {
-    Client client(server_->port());
+    RawConnection client(server_->port());
     EXPECT_TRUE(client.connected());
     EXPECT_TRUE(client.Send(request));
     return client.ReadAll(absl::Seconds(10));
@@ -155,7 +79,7 @@ TEST_F(MetricsHttpServerTest, OversizeHeaderIsAnswered431AndClosed) {
   const std::string request = absl::StrCat(
       "GET /metrics HTTP/1.1\r\nX-Pad: ", std::string(64 << 10, 'a'),
       "\r\n\r\n");
-  Client client(server_->port());
+  RawConnection client(server_->port());
   ASSERT_TRUE(client.connected());
   // The server answers after max_header_bytes and drains the rest (or resets
   // once its drain limit is hit): either way the send ends.
@@ -172,7 +96,7 @@ TEST_F(MetricsHttpServerTest, ClientSilentPastHeaderTimeoutIsClosed) {
   MetricsHttpServer::Options options;
   options.header_timeout = absl::Milliseconds(200);
   Start(options);
-  Client client(server_->port());
+  RawConnection client(server_->port());
   ASSERT_TRUE(client.connected());
   ASSERT_TRUE(client.Send("GET /metrics HTTP/1.1\r\n"));
   EXPECT_TRUE(client.WaitClosed(absl::Seconds(10)));
@@ -185,14 +109,14 @@ TEST_F(MetricsHttpServerTest, AtTheConnectionCapTheOldestIdleOneIsEvicted) {
   options.max_connections = 2;
   options.header_timeout = absl::Minutes(5);
   Start(options);
-  Client oldest(server_->port());
+  RawConnection oldest(server_->port());
   ASSERT_TRUE(oldest.connected());
   // Wait until the server holds it, so the order of acceptance is known.
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (server_->counters().accepted < 1 && absl::Now() < deadline) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  Client idle(server_->port());
+  RawConnection idle(server_->port());
   ASSERT_TRUE(idle.connected());
   EXPECT_THAT(Request(kScrape), StartsWith("HTTP/1.1 200 OK\r\n"));
   EXPECT_TRUE(oldest.WaitClosed(absl::Seconds(10)));
@@ -204,15 +128,15 @@ TEST_F(MetricsHttpServerTest, AtTheConnectionCapTheOldestIdleOneIsEvicted) {
 // header a byte at a time must not delay a scrape.
 TEST_F(MetricsHttpServerTest, IdleAndTricklingClientsDoNotStallAScrape) {
   Start();  // the defaults every binary runs with
-  std::vector<std::unique_ptr<Client>> idle;
+  std::vector<std::unique_ptr<RawConnection>> idle;
   for (int i = 0; i < 200; ++i) {
-    idle.push_back(std::make_unique<Client>(server_->port()));
+    idle.push_back(std::make_unique<RawConnection>(server_->port()));
     ASSERT_TRUE(idle.back()->connected()) << i;
   }
   absl::Notification trickler_closed;
   absl::Notification stop_trickling;
   std::thread trickler([&] {
-    Client client(server_->port());
+    RawConnection client(server_->port());
     if (!client.Send("GET /metrics HTTP/1.1\r\nX-Slow: ")) {
       trickler_closed.Notify();
       return;
@@ -249,7 +173,7 @@ TEST_F(MetricsHttpServerTest, IdleAndTricklingClientsDoNotStallAScrape) {
 
 TEST_F(MetricsHttpServerTest, DestructorReturnsWhileClientsHoldConnections) {
   Start();
-  Client idle(server_->port());
+  RawConnection idle(server_->port());
   ASSERT_TRUE(idle.connected());
   ASSERT_TRUE(idle.Send("GET /met"));
   server_.reset();

@@ -1,10 +1,6 @@
 // Multi-process tests of ad-env-server (issue #4): the real binary, started on
 // free loopback ports, driven by RemoteBatchedEnv and raw EnvService stubs.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,11 +20,13 @@
 #include "gtest/gtest.h"
 #include "services/common/client.h"
 #include "services/env/remote_env.h"
+#include "tests/testing/raw_connection.h"
 #include "tests/testing/subprocess.h"
 
 namespace ad::services {
 namespace {
 
+using ::ad::testing::RawConnection;
 using ::testing::HasSubstr;
 
 constexpr char kHoldSessionEnv[] = "AD_ENV_TEST_HOLD_SESSION_AT";
@@ -342,47 +340,6 @@ TEST(EnvServerProcessTest, SigtermShutsDownCleanly) {
   EXPECT_TRUE(WIFEXITED(*status));
   EXPECT_EQ(WEXITSTATUS(*status), 0);
 }
-
-// A raw TCP connection to 127.0.0.1:port for the /metrics tests; closes on
-// destruction.
-class RawConnection {
- public:
-  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&addr),
-                                     sizeof(addr)) == 0;
-  }
-  ~RawConnection() {
-    if (fd_ >= 0) close(fd_);
-  }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  bool connected() const { return connected_; }
-  bool Send(const std::string& data) {
-    return send(fd_, data.data(), data.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(data.size());
-  }
-  // True once the server closed the connection, polling up to `timeout`.
-  bool WaitClosed(absl::Duration timeout) {
-    const absl::Time deadline = absl::Now() + timeout;
-    char buffer[1024];
-    while (absl::Now() < deadline) {
-      pollfd p{fd_, POLLIN, 0};
-      // Wakes on data, EOF or reset, or after 50 ms to check the deadline.
-      if (poll(&p, 1, 50) <= 0) continue;
-      if (recv(fd_, buffer, sizeof(buffer), 0) <= 0) return true;
-    }
-    return false;
-  }
-
- private:
-  const int fd_;
-  bool connected_ = false;
-};
 
 // Issue 17, finding 4: 200 idle /metrics connections and a client trickling
 // its request a byte at a time used to stall every scrape for minutes.
