@@ -21,8 +21,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -33,10 +31,9 @@
 #include "actors/source_params.h"
 #include "actors/source_registry.h"
 #include "glog/logging.h"
+#include "services/common/binary_init.h"
 #include "services/common/client.h"
 #include "services/common/metrics_http.h"
-#include "services/common/security_flags.h"
-#include "services/common/usage.h"
 #include "services/env/remote_env.h"
 #include "services/store/store_sink.h"
 
@@ -190,13 +187,10 @@ int Main() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ad::services::SetProgramUsage(
+  ad::services::InitServiceBinary(
+      argc, argv,
       "Generates learning histories: ad-actor --source=a3c --preset=cpu-demo "
-      "--sink=file:DIR");
-  absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  ad::services::InstallSecurityFromFlagsOrExit(
+      "--sink=file:DIR",
       ad::services::SecurityRole::kClient);
   return Main();
 }

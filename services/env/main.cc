@@ -6,13 +6,10 @@
 #include <memory>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "glog/logging.h"
+#include "services/common/binary_init.h"
 #include "services/common/flags.h"
-#include "services/common/security_flags.h"
 #include "services/common/server.h"
-#include "services/common/usage.h"
 #include "services/env/env_service.h"
 
 ABSL_FLAG(int, max_sessions, 64,
@@ -24,12 +21,8 @@ ABSL_FLAG(int, num_cqs, 0,
           "gRPC completion queues of the sync server (0: gRPC's default)");
 
 int main(int argc, char** argv) {
-  ad::services::SetProgramUsage(
-      "Serves batched environments (envs/) over gRPC: EnvService.");
-  absl::ParseCommandLine(argc, argv);
-  FLAGS_logtostderr = true;
-  google::InitGoogleLogging(argv[0]);
-  ad::services::InstallSecurityFromFlagsOrExit(
+  ad::services::InitServiceBinary(
+      argc, argv, "Serves batched environments (envs/) over gRPC: EnvService.",
       ad::services::SecurityRole::kServer);
 
   ad::services::ServerOptions server_options =

@@ -11,15 +11,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_join.h"
 #include "glog/logging.h"
+#include "services/common/binary_init.h"
 #include "services/common/client.h"
 #include "services/common/flags.h"
-#include "services/common/security_flags.h"
 #include "services/common/server.h"
-#include "services/common/usage.h"
 #include "services/evaluator/eval_cli.h"
 #include "services/evaluator/evaluator_service.h"
 
@@ -49,14 +46,11 @@ int main(int argc, char** argv) {
     FLAGS_logtostderr = true;
     return ad::services::RunEvalCommand(argc - 2, argv + 2);
   }
-  ad::services::SetProgramUsage(
+  ad::services::InitServiceBinary(
+      argc, argv,
       "EvaluatorService: in-context rollouts of AD checkpoints.\n"
       "  ad-evaluator [flags]          serve on --port (default 50054)\n"
-      "  ad-evaluator eval EXPERIMENT  run one experiment (adctl eval)");
-  absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  ad::services::InstallSecurityFromFlagsOrExit(
+      "  ad-evaluator eval EXPERIMENT  run one experiment (adctl eval)",
       ad::services::SecurityRole::kServerAndClient);
 
   ad::services::ServerOptions server =

@@ -17,8 +17,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "glog/logging.h"
 #include "learner/checkpoint.h"
@@ -27,11 +25,10 @@
 #include "learner/export.h"
 #include "learner/prefetcher.h"
 #include "learner/trainer.h"
+#include "services/common/binary_init.h"
 #include "services/common/client.h"
 #include "services/common/flags.h"
-#include "services/common/security_flags.h"
 #include "services/common/server.h"
-#include "services/common/usage.h"
 #include "services/learner/learner_service.h"
 #include "services/learner/store_window_source.h"
 
@@ -62,13 +59,10 @@ int Fail(const absl::Status& status) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  ad::services::SetProgramUsage(
+  ad::services::InitServiceBinary(
+      argc, argv,
       "Trains the AD transformer from ad-store windows; serves "
-      "LearnerService.");
-  absl::ParseCommandLine(argc, argv);
-  FLAGS_logtostderr = true;
-  google::InitGoogleLogging(argv[0]);
-  ad::services::InstallSecurityFromFlagsOrExit(
+      "LearnerService.",
       ad::services::SecurityRole::kServerAndClient);
   namespace al = ad::learner;
   namespace sl = ad::services::learner;

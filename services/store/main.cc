@@ -11,13 +11,10 @@
 #include <memory>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "glog/logging.h"
+#include "services/common/binary_init.h"
 #include "services/common/flags.h"
-#include "services/common/security_flags.h"
 #include "services/common/server.h"
-#include "services/common/usage.h"
 #include "services/store/store_service.h"
 #include "storage/trajectory_store.h"
 
@@ -38,12 +35,9 @@ ABSL_FLAG(uint32_t, max_batch_size, 4096, "Largest SampleWindows batch_size");
 ABSL_FLAG(uint32_t, max_window_len, 16384, "Largest SampleWindows window_len");
 
 int main(int argc, char** argv) {
-  ad::services::SetProgramUsage(
-      "Serves the trajectory store (RocksDB) over gRPC: StoreService.");
-  absl::ParseCommandLine(argc, argv);
-  FLAGS_logtostderr = true;
-  google::InitGoogleLogging(argv[0]);
-  ad::services::InstallSecurityFromFlagsOrExit(
+  ad::services::InitServiceBinary(
+      argc, argv,
+      "Serves the trajectory store (RocksDB) over gRPC: StoreService.",
       ad::services::SecurityRole::kServer);
 
   ad::services::ServerOptions server_options =
