@@ -225,38 +225,38 @@ EnvServiceImpl::FindUnary(const std::string& id) {
   return session;
 }
 
+absl::Status EnvServiceImpl::WithUnarySession(
+    const std::string& id, absl::FunctionRef<absl::Status(EnvSession&)> fn) {
+  absl::StatusOr<std::shared_ptr<UnarySession>> session = FindUnary(id);
+  if (!session.ok()) return session.status();
+  absl::MutexLock lock(&(*session)->mu);
+  if ((*session)->env == nullptr) {
+    return absl::NotFoundError("session_id: the session was closed");
+  }
+  return fn(*(*session)->env);
+}
+
 grpc::Status EnvServiceImpl::Step(grpc::ServerContext* context,
                                   const ad::v1::StepRequest* request,
                                   ad::v1::StepResponse* response) {
   RpcTimer timer(&rpc_metrics_, "Step");
-  absl::StatusOr<std::shared_ptr<UnarySession>> session =
-      FindUnary(request->session_id());
-  if (!session.ok()) return timer.Finish(ToGrpcStatus(session.status()));
-  absl::MutexLock lock(&(*session)->mu);
-  if ((*session)->env == nullptr) {
-    return timer.Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                     "session_id: the session was closed"));
-  }
-  const absl::Status status =
-      (*session)->env->Step(request->actions(), response->mutable_batch());
-  if (status.ok()) steps_total_.Increment((*session)->env->num_instances());
-  return timer.Finish(ToGrpcStatus(status));
+  return timer.Finish(ToGrpcStatus(
+      WithUnarySession(request->session_id(), [&](EnvSession& env) {
+        const absl::Status status =
+            env.Step(request->actions(), response->mutable_batch());
+        if (status.ok()) steps_total_.Increment(env.num_instances());
+        return status;
+      })));
 }
 
 grpc::Status EnvServiceImpl::ExpertActions(grpc::ServerContext* context,
                                            const ad::v1::ExpertRequest* request,
                                            ad::v1::ExpertResponse* response) {
   RpcTimer timer(&rpc_metrics_, "ExpertActions");
-  absl::StatusOr<std::shared_ptr<UnarySession>> session =
-      FindUnary(request->session_id());
-  if (!session.ok()) return timer.Finish(ToGrpcStatus(session.status()));
-  absl::MutexLock lock(&(*session)->mu);
-  if ((*session)->env == nullptr) {
-    return timer.Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                                     "session_id: the session was closed"));
-  }
   return timer.Finish(ToGrpcStatus(
-      (*session)->env->ExpertActions(response->mutable_actions())));
+      WithUnarySession(request->session_id(), [&](EnvSession& env) {
+        return env.ExpertActions(response->mutable_actions());
+      })));
 }
 
 grpc::Status EnvServiceImpl::Close(grpc::ServerContext* context,

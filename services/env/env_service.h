@@ -34,6 +34,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -92,6 +93,11 @@ class EnvServiceImpl final : public ad::v1::EnvService::Service {
   void ReleaseSlot() ABSL_LOCKS_EXCLUDED(mu_);
   // The unary session called `id`, marked used now; NOT_FOUND otherwise.
   absl::StatusOr<std::shared_ptr<UnarySession>> FindUnary(const std::string& id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Runs `fn` on the env of the unary session called `id` (FindUnary),
+  // holding the session's lock; NOT_FOUND when it was closed meanwhile.
+  absl::Status WithUnarySession(const std::string& id,
+                                absl::FunctionRef<absl::Status(EnvSession&)> fn)
       ABSL_LOCKS_EXCLUDED(mu_);
   void ReapIdle() ABSL_LOCKS_EXCLUDED(mu_);
 
