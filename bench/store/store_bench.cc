@@ -93,22 +93,20 @@ storage::HistoryRecord Meta(const std::string& id, int tag) {
   return meta;
 }
 
-double PeakRssMb() {
+// The /proc/self/status line `key` ("VmRSS:", a size in kB) in MB; 0 when
+// there is none.
+double ProcStatusMb(const std::string& key) {
   std::ifstream status("/proc/self/status");
   std::string line;
   while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+    if (line.rfind(key, 0) == 0) {
+      return std::stod(line.substr(key.size())) / 1024;
+    }
   }
   return 0;
 }
-double RssMb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024;
-  }
-  return 0;
-}
+double PeakRssMb() { return ProcStatusMb("VmHWM:"); }
+double RssMb() { return ProcStatusMb("VmRSS:"); }
 
 std::unique_ptr<TrajectoryStore> OpenStore(const std::string& path,
                                            size_t block_cache_mb,
