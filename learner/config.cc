@@ -221,6 +221,26 @@ absl::Status OutOfRange(absl::string_view key, absl::string_view value,
 
 bool InUnit(double x) { return x >= 0.0 && x < 1.0; }
 
+// OK when lo <= value <= hi; else OutOfRange naming `key` and the range.
+absl::Status CheckInRange(absl::string_view key, int64_t value, int64_t lo,
+                          int64_t hi) {
+  if (value >= lo && value <= hi) return absl::OkStatus();
+  return OutOfRange(key, absl::StrCat(value),
+                    absl::StrCat("in [", lo, ", ", hi, "]"));
+}
+
+// OK when value >= lo; else OutOfRange naming `key` and the bound.
+absl::Status CheckAtLeast(absl::string_view key, int64_t value, int64_t lo) {
+  if (value >= lo) return absl::OkStatus();
+  return OutOfRange(key, absl::StrCat(value), absl::StrCat(">= ", lo));
+}
+
+// OK when `value` is in [0, 1); else OutOfRange naming `key`.
+absl::Status CheckInUnit(absl::string_view key, double value) {
+  if (InUnit(value)) return absl::OkStatus();
+  return OutOfRange(key, absl::StrCat(value), "in [0, 1)");
+}
+
 }  // namespace
 
 absl::Status ModelOptions::Validate() const {
@@ -228,9 +248,7 @@ absl::Status ModelOptions::Validate() const {
     return OutOfRange("model.obs_encoder", obs_encoder,
                       "\"discrete\" (the pixel encoder is not implemented)");
   }
-  if (obs_dim < 1 || obs_dim > 64) {
-    return OutOfRange("model.obs_dim", absl::StrCat(obs_dim), "in [1, 64]");
-  }
+  AD_RETURN_IF_ERROR(CheckInRange("model.obs_dim", obs_dim, 1, 64));
   if (static_cast<int>(obs_high.size()) != obs_dim) {
     return OutOfRange(
         "model.obs_high", absl::StrJoin(obs_high, ","),
@@ -242,64 +260,29 @@ absl::Status ModelOptions::Validate() const {
                         "a list of values in [1, 1048576]");
     }
   }
-  if (num_actions < 2 || num_actions > 4096) {
-    return OutOfRange("model.num_actions", absl::StrCat(num_actions),
-                      "in [2, 4096]");
-  }
-  if (context_len < 1 || context_len > 16384) {
-    return OutOfRange("model.context_len", absl::StrCat(context_len),
-                      "in [1, 16384]");
-  }
-  if (embed_dim < 1 || embed_dim > 8192) {
-    return OutOfRange("model.embed_dim", absl::StrCat(embed_dim),
-                      "in [1, 8192]");
-  }
-  if (num_layers < 1 || num_layers > 64) {
-    return OutOfRange("model.num_layers", absl::StrCat(num_layers),
-                      "in [1, 64]");
-  }
+  AD_RETURN_IF_ERROR(CheckInRange("model.num_actions", num_actions, 2, 4096));
+  AD_RETURN_IF_ERROR(CheckInRange("model.context_len", context_len, 1, 16384));
+  AD_RETURN_IF_ERROR(CheckInRange("model.embed_dim", embed_dim, 1, 8192));
+  AD_RETURN_IF_ERROR(CheckInRange("model.num_layers", num_layers, 1, 64));
   if (num_heads < 1 || embed_dim % num_heads != 0) {
     return OutOfRange(
         "model.num_heads", absl::StrCat(num_heads),
         absl::StrCat(">= 1 and divide model.embed_dim = ", embed_dim));
   }
-  if (ff_dim < 1 || ff_dim > 65536) {
-    return OutOfRange("model.ff_dim", absl::StrCat(ff_dim), "in [1, 65536]");
-  }
-  if (!InUnit(dropout)) {
-    return OutOfRange("model.dropout", absl::StrCat(dropout), "in [0, 1)");
-  }
-  if (!InUnit(attention_dropout)) {
-    return OutOfRange("model.attention_dropout",
-                      absl::StrCat(attention_dropout), "in [0, 1)");
-  }
-  if (!InUnit(sequence_mask_prob)) {
-    return OutOfRange("model.sequence_mask_prob",
-                      absl::StrCat(sequence_mask_prob), "in [0, 1)");
-  }
+  AD_RETURN_IF_ERROR(CheckInRange("model.ff_dim", ff_dim, 1, 65536));
+  AD_RETURN_IF_ERROR(CheckInUnit("model.dropout", dropout));
+  AD_RETURN_IF_ERROR(CheckInUnit("model.attention_dropout", attention_dropout));
+  AD_RETURN_IF_ERROR(
+      CheckInUnit("model.sequence_mask_prob", sequence_mask_prob));
   return absl::OkStatus();
 }
 
 absl::Status TrainOptions::Validate() const {
-  if (batch_size < 1 || batch_size > 65536) {
-    return OutOfRange("train.batch_size", absl::StrCat(batch_size),
-                      "in [1, 65536]");
-  }
-  if (steps < 1) {
-    return OutOfRange("train.steps", absl::StrCat(steps), ">= 1");
-  }
-  if (!InUnit(label_smoothing)) {
-    return OutOfRange("train.label_smoothing", absl::StrCat(label_smoothing),
-                      "in [0, 1)");
-  }
-  if (!InUnit(adam_beta1)) {
-    return OutOfRange("train.adam_beta1", absl::StrCat(adam_beta1),
-                      "in [0, 1)");
-  }
-  if (!InUnit(adam_beta2)) {
-    return OutOfRange("train.adam_beta2", absl::StrCat(adam_beta2),
-                      "in [0, 1)");
-  }
+  AD_RETURN_IF_ERROR(CheckInRange("train.batch_size", batch_size, 1, 65536));
+  AD_RETURN_IF_ERROR(CheckAtLeast("train.steps", steps, 1));
+  AD_RETURN_IF_ERROR(CheckInUnit("train.label_smoothing", label_smoothing));
+  AD_RETURN_IF_ERROR(CheckInUnit("train.adam_beta1", adam_beta1));
+  AD_RETURN_IF_ERROR(CheckInUnit("train.adam_beta2", adam_beta2));
   if (!(adam_eps > 0)) {
     return OutOfRange("train.adam_eps", absl::StrCat(adam_eps), "> 0");
   }
@@ -324,14 +307,10 @@ absl::Status TrainOptions::Validate() const {
     return OutOfRange("train.warmup_steps", absl::StrCat(warmup_steps),
                       "in [0, train.steps]");
   }
-  if (checkpoint_every < 0) {
-    return OutOfRange("train.checkpoint_every", absl::StrCat(checkpoint_every),
-                      ">= 0");
-  }
-  if (keep_checkpoints < 1) {
-    return OutOfRange("train.keep_checkpoints", absl::StrCat(keep_checkpoints),
-                      ">= 1");
-  }
+  AD_RETURN_IF_ERROR(
+      CheckAtLeast("train.checkpoint_every", checkpoint_every, 0));
+  AD_RETURN_IF_ERROR(
+      CheckAtLeast("train.keep_checkpoints", keep_checkpoints, 1));
   if (engine != "fused" && engine != "torch") {
     return OutOfRange("train.engine", engine, "\"fused\" or \"torch\"");
   }
@@ -344,14 +323,9 @@ absl::Status DataOptions::Validate() const {
     return OutOfRange("data.split", split,
                       "\"train\": the learner never samples held-out tasks");
   }
-  if (episode_stride < 1) {
-    return OutOfRange("data.episode_stride", absl::StrCat(episode_stride),
-                      ">= 1");
-  }
-  if (prefetch_batches < 1 || prefetch_batches > 1024) {
-    return OutOfRange("data.prefetch_batches", absl::StrCat(prefetch_batches),
-                      "in [1, 1024]");
-  }
+  AD_RETURN_IF_ERROR(CheckAtLeast("data.episode_stride", episode_stride, 1));
+  AD_RETURN_IF_ERROR(
+      CheckInRange("data.prefetch_batches", prefetch_batches, 1, 1024));
   return absl::OkStatus();
 }
 
