@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -135,6 +136,19 @@ Latency Percentiles(std::vector<double> seconds) {
   return {at(0.5), at(0.99)};
 }
 
+// Runs append(h) for every history h in [0, histories) on 4 threads, like
+// 4 actors (history h on thread h % 4), and joins them.
+void OnFourThreads(uint64_t histories,
+                   const std::function<void(uint64_t)>& append) {
+  std::vector<std::thread> threads;
+  for (uint64_t w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (uint64_t h = w; h < histories; h += 4) append(h);
+    });
+  }
+  for (auto& t : threads) t.join();
+}
+
 // Direct appends: `histories` histories from 4 threads, in-process.
 double AppendInProcess(TrajectoryStore& store, const std::string& prefix,
                        uint64_t histories, uint64_t len) {
@@ -143,25 +157,19 @@ double AppendInProcess(TrajectoryStore& store, const std::string& prefix,
     chunks.push_back(Darkroom(1, c * kChunk, kChunk));
   }
   const absl::Time start = absl::Now();
-  std::vector<std::thread> threads;
-  for (int w = 0; w < 4; ++w) {
-    threads.emplace_back([&, w] {
-      for (uint64_t h = w; h < histories; h += 4) {
-        const std::string id = absl::StrCat(prefix, h);
-        const storage::HistoryRecord meta = Meta(id, static_cast<int>(h));
-        for (uint64_t c = 0; c < chunks.size(); ++c) {
-          TrajectoryStore::AppendRequest request;
-          request.history_id = id;
-          request.seq = c;
-          request.meta = &meta;
-          request.chunk = chunks[c].view();
-          request.final = c + 1 == chunks.size();
-          CHECK(store.Append(request).ok());
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  OnFourThreads(histories, [&](uint64_t h) {
+    const std::string id = absl::StrCat(prefix, h);
+    const storage::HistoryRecord meta = Meta(id, static_cast<int>(h));
+    for (uint64_t c = 0; c < chunks.size(); ++c) {
+      TrajectoryStore::AppendRequest request;
+      request.history_id = id;
+      request.seq = c;
+      request.meta = &meta;
+      request.chunk = chunks[c].view();
+      request.final = c + 1 == chunks.size();
+      CHECK(store.Append(request).ok());
+    }
+  });
   return static_cast<double>(histories * len) /
          absl::ToDoubleSeconds(absl::Now() - start);
 }
@@ -193,20 +201,14 @@ double SecondsToAppendOverGrpc(
   options.address = address;
   auto sink = std::move(StoreSink::Create(options)).value();
   const absl::Time start = absl::Now();
-  std::vector<std::thread> threads;
-  for (int w = 0; w < 4; ++w) {
-    threads.emplace_back([&, w] {
-      for (uint64_t h = w; h < histories; h += 4) {
-        const std::string id = absl::StrCat(prefix, h);
-        ad::v1::HistoryMeta meta;
-        services::store::ToProto(Meta(id, static_cast<int>(h)), &meta);
-        for (uint64_t c = 0; c < chunks.size(); ++c) {
-          CHECK(sink->Append(meta, chunks[c], c + 1 == chunks.size()).ok());
-        }
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
+  OnFourThreads(histories, [&](uint64_t h) {
+    const std::string id = absl::StrCat(prefix, h);
+    ad::v1::HistoryMeta meta;
+    services::store::ToProto(Meta(id, static_cast<int>(h)), &meta);
+    for (uint64_t c = 0; c < chunks.size(); ++c) {
+      CHECK(sink->Append(meta, chunks[c], c + 1 == chunks.size()).ok());
+    }
+  });
   CHECK(sink->Flush(flush_timeout).ok());
   return absl::ToDoubleSeconds(absl::Now() - start);
 }
