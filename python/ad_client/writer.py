@@ -365,18 +365,12 @@ class HistoryWriter:
         pending = _Pending(request)
         deadline = time.monotonic() + self.append_timeout
         with self._cv:
-            # Woken by acks (the queue shrinks), a failure or _stop().
-            while (self._queue and self._error is None and not self._stopping
-                   and self._queued_bytes + pending.bytes >
-                   self.max_unacked_bytes):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise StoreTimeout(
-                        f"{self._queued_bytes} bytes unacknowledged for "
-                        f"{self.append_timeout:g} s; last stream error: "
-                        f"{self._last_stream_error}",
-                        what=f"history '{self.history_id}'")
-                self._cv.wait(left)
+            self._wait_while(
+                lambda: (self._queue and self._queued_bytes + pending.bytes >
+                         self.max_unacked_bytes),
+                deadline,
+                lambda: (f"{self._queued_bytes} bytes unacknowledged for "
+                         f"{self.append_timeout:g} s"))
             if self._error is not None:
                 raise self._error
             if self._stopping:
@@ -392,18 +386,26 @@ class HistoryWriter:
         _validate.positive_seconds(timeout, "timeout")
         deadline = time.monotonic() + timeout
         with self._cv:
-            # Woken by acks, a failure or _stop().
-            while self._queue and self._error is None and not self._stopping:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise StoreTimeout(
-                        f"{len(self._queue)} chunk(s) unacknowledged after "
-                        f"{timeout:g} s; last stream error: "
-                        f"{self._last_stream_error}",
-                        what=f"history '{self.history_id}'")
-                self._cv.wait(left)
+            self._wait_while(
+                lambda: self._queue, deadline,
+                lambda: (f"{len(self._queue)} chunk(s) unacknowledged after "
+                         f"{timeout:g} s"))
             if self._error is not None:
                 raise self._error
+
+    def _wait_while(self, blocked, deadline, what_timed_out):
+        """With self._cv held: waits while blocked() is true and there is
+        no failure and no _stop(); at `deadline` (time.monotonic()) raises
+        StoreTimeout with what_timed_out() and the last stream error."""
+        # Woken by acks (the queue shrinks), a failure or _stop().
+        while blocked() and self._error is None and not self._stopping:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise StoreTimeout(
+                    f"{what_timed_out()}; last stream error: "
+                    f"{self._last_stream_error}",
+                    what=f"history '{self.history_id}'")
+            self._cv.wait(left)
 
     def _stop(self, graceful=False):
         """Stops the thread. graceful: everything is acknowledged, so the
