@@ -7,7 +7,6 @@
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "evaluator/experiments/experiment.h"
-#include "evaluator/policies/baselines.h"
 
 namespace ad::evaluator {
 namespace {
@@ -115,12 +114,9 @@ class ContextSweepExperiment : public Experiment {
                             panel, nullptr, absl::StrFormat("ad ctx=%d", c)));
       }
     }
-    if (with_heuristic) {
-      HeuristicPolicy heuristic;
-      AD_RETURN_IF_ERROR(runner.AddCurve(
-          selected, heuristic, runner.ContextLen(nullptr, family->space()),
-          "heuristic", panel));
-    }
+    AD_RETURN_IF_ERROR(runner.AddHeuristic(
+        selected, runner.ContextLen(nullptr, family->space()), "heuristic",
+        panel));
     report.panels.push_back(std::move(panel));
     return report;
   }

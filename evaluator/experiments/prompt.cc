@@ -168,12 +168,8 @@ class PromptExperiment : public Experiment {
             selected, *ed, runner.ContextLen(ed.get(), family->space()),
             stage + "ed", panel, &prompt));
       }
-      if (with_heuristic) {
-        HeuristicPolicy heuristic;
-        AD_RETURN_IF_ERROR(runner.AddCurve(selected, heuristic, context_len,
-                                           stage + "heuristic", panel,
-                                           &prompt));
-      }
+      AD_RETURN_IF_ERROR(runner.AddHeuristic(
+          selected, context_len, stage + "heuristic", panel, &prompt));
       report.panels.push_back(std::move(panel));
     }
     return report;

@@ -229,6 +229,14 @@ absl::Status Runner::AddCurve(const TaskRows& selected, InContextPolicy& policy,
   return absl::OkStatus();
 }
 
+absl::Status Runner::AddHeuristic(const TaskRows& selected, int context_len,
+                                  const std::string& stage, Panel& panel,
+                                  const Prompt* prompt) {
+  if (!Has(spec_.baselines, "heuristic")) return absl::OkStatus();
+  HeuristicPolicy heuristic;
+  return AddCurve(selected, heuristic, context_len, stage, panel, prompt);
+}
+
 absl::StatusOr<std::unique_ptr<HistorySource>> Runner::OpenHistories() const {
   // RunExperiment checked that a spec with a store has an opener.
   if (!spec_.store.empty()) return hooks_.open_store(spec_.store);

@@ -119,6 +119,12 @@ class Runner {
                         const Prompt* prompt = nullptr,
                         const std::string& method = "");
 
+  // When spec.baselines names the heuristic, AddCurve of the heuristic
+  // policy (stage `stage`, prompted with `prompt`).
+  absl::Status AddHeuristic(const TaskRows& selected, int context_len,
+                            const std::string& stage, Panel& panel,
+                            const Prompt* prompt = nullptr);
+
   // The history source named by the spec, or nullptr when none is.
   absl::StatusOr<std::unique_ptr<HistorySource>> OpenHistories() const;
 
