@@ -1,12 +1,15 @@
 #include "evaluator/policies/model_policy.h"
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "common/status_macros.h"
 #include "envs/registry.h"
+#include "evaluator/context_buffer.h"
 #include "evaluator/rollout.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -41,6 +44,56 @@ std::vector<RowSpec> Rows(int tasks, int seeds) {
   }
   return rows;
 }
+
+// Dark Room on `rows` (env seed 1) feeding a ContextBuffer of `capacity`
+// transitions per row as a rollout does, every row taking the scripted
+// action (step * 3 + r) % 5 at each step.
+class ScriptedDarkRoom {
+ public:
+  ScriptedDarkRoom(const std::vector<RowSpec>& rows, int capacity)
+      : n_(static_cast<int>(rows.size())),
+        buffer_(n_, capacity, /*obs_dim=*/2),
+        obs_(2 * n_),
+        next_(2 * n_),
+        actions_(n_),
+        rewards_(n_),
+        dones_(n_) {
+    std::vector<std::string> tasks;
+    for (const RowSpec& row : rows) tasks.push_back(row.task_id);
+    auto env = (*envs::FindFamily("darkroom"))->Make(tasks, n_, /*seed=*/1);
+    CHECK(env.ok()) << env.status();
+    env_ = *std::move(env);
+  }
+
+  // The env's first observation, current in the buffer.
+  absl::Status Reset() {
+    AD_RETURN_IF_ERROR(env_->Reset(absl::MakeSpan(obs_)));
+    return buffer_.SetCurrentObs(obs_);
+  }
+
+  // The scripted actions of `step`; the transition goes into the buffer and
+  // the next observation becomes current.
+  absl::Status Step(int step) {
+    for (int r = 0; r < n_; ++r) actions_[r] = (step * 3 + r) % 5;
+    AD_RETURN_IF_ERROR(env_->Step(
+        actions_,
+        envs::StepOutput{absl::MakeSpan(next_), absl::MakeSpan(rewards_),
+                         absl::MakeSpan(dones_)}));
+    AD_RETURN_IF_ERROR(buffer_.Push(obs_, actions_, rewards_, dones_));
+    obs_.swap(next_);
+    return buffer_.SetCurrentObs(obs_);
+  }
+
+  ContextBatch All() const { return buffer_.All(); }
+
+ private:
+  const int n_;
+  std::unique_ptr<envs::BatchedEnv> env_;
+  ContextBuffer buffer_;
+  std::vector<int32_t> obs_, next_, actions_;
+  std::vector<float> rewards_;
+  std::vector<uint8_t> dones_;
+};
 
 TEST(ModelPolicyTest, BatchedForwardEqualsPerRowForward) {
   const envs::EnvFamily& family = **envs::FindFamily("darkroom");
@@ -160,35 +213,20 @@ TEST(ModelPolicyTest, ChunkWindowMatchesAFullForwardOfTheSameWindow) {
   ASSERT_TRUE(cached.ok()) << cached.status();
   ASSERT_TRUE((*cached)->Begin(family.space(), rows).ok());
   ASSERT_TRUE((*full)->Begin(family.space(), rows).ok());
-  auto env = family.Make({rows[0].task_id, rows[1].task_id, rows[2].task_id,
-                          rows[3].task_id, rows[4].task_id, rows[5].task_id},
-                         6, /*seed=*/1);
-  ASSERT_TRUE(env.ok());
-  ContextBuffer buffer(6, /*capacity=*/40, /*obs_dim=*/2);
-  std::vector<int32_t> obs(12), next(12), actions(6);
-  std::vector<float> rewards(6);
-  std::vector<uint8_t> dones(6);
-  ASSERT_TRUE((*env)->Reset(absl::MakeSpan(obs)).ok());
+  ScriptedDarkRoom room(rows, /*capacity=*/40);
+  ASSERT_TRUE(room.Reset().ok());
   std::vector<int> seen_past;
   for (int step = 0; step < 45; ++step) {
-    ASSERT_TRUE(buffer.SetCurrentObs(obs).ok());
-    auto got = (*cached)->Logits(buffer.All());
+    auto got = (*cached)->Logits(room.All());
     ASSERT_TRUE(got.ok()) << got.status();
     const int past = (*cached)->cached_past(0);
     seen_past.push_back(past);
-    auto want = (*full)->FullLogits(buffer.All(), past);
+    auto want = (*full)->FullLogits(room.All(), past);
     ASSERT_TRUE(want.ok()) << want.status();
     for (size_t i = 0; i < want->size(); ++i) {
       ASSERT_NEAR((*got)[i], (*want)[i], 1e-4) << "step " << step;
     }
-    for (int r = 0; r < 6; ++r) actions[r] = (step * 3 + r) % 5;
-    ASSERT_TRUE((*env)
-                    ->Step(actions, envs::StepOutput{absl::MakeSpan(next),
-                                                     absl::MakeSpan(rewards),
-                                                     absl::MakeSpan(dones)})
-                    .ok());
-    ASSERT_TRUE(buffer.Push(obs, actions, rewards, dones).ok());
-    obs.swap(next);
+    ASSERT_TRUE(room.Step(step).ok());
   }
   // Window 16: the context grows to 15 past transitions, restarts from the
   // last 7, grows again.
@@ -225,7 +263,6 @@ std::vector<int> DocumentedChunkPast(int steps, int context_len) {
 TEST(ModelPolicyTest, ChunkAndSlideWindowsHoldTheSameContextLength) {
   const envs::EnvFamily& family = **envs::FindFamily("darkroom");
   const std::vector<RowSpec> rows = Rows(2, 2);
-  const int n = static_cast<int>(rows.size());
   // Buffer capacities: larger than L (the policy must truncate) and equal
   // to L (how the context sweep runs it).
   for (const auto& [context_len, capacity] :
@@ -246,28 +283,20 @@ TEST(ModelPolicyTest, ChunkAndSlideWindowsHoldTheSameContextLength) {
     for (auto* p : {&*chunk, &*slide, &*full}) {
       ASSERT_TRUE((**p).Begin(family.space(), rows).ok());
     }
-    std::vector<std::string> tasks;
-    for (const RowSpec& row : rows) tasks.push_back(row.task_id);
-    auto env = family.Make(tasks, n, /*seed=*/1);
-    ASSERT_TRUE(env.ok());
-    ContextBuffer buffer(n, capacity, /*obs_dim=*/2);
-    std::vector<int32_t> obs(2 * n), next(2 * n), actions(n);
-    std::vector<float> rewards(n);
-    std::vector<uint8_t> dones(n);
-    ASSERT_TRUE((*env)->Reset(absl::MakeSpan(obs)).ok());
+    ScriptedDarkRoom room(rows, capacity);
+    ASSERT_TRUE(room.Reset().ok());
     const int steps = 3 * 16;
     const std::vector<int> want_past = DocumentedChunkPast(steps, context_len);
     int same_as_slide = 0;
     for (int step = 0; step < steps; ++step) {
-      ASSERT_TRUE(buffer.SetCurrentObs(obs).ok());
-      auto got = (*chunk)->Logits(buffer.All());
+      auto got = (*chunk)->Logits(room.All());
       ASSERT_TRUE(got.ok()) << got.status();
       EXPECT_EQ((*chunk)->cached_past(0), want_past[step]) << "step " << step;
-      auto want = (*full)->FullLogits(buffer.All(), want_past[step]);
+      auto want = (*full)->FullLogits(room.All(), want_past[step]);
       ASSERT_TRUE(want.ok()) << want.status();
-      auto sliding = (*slide)->Logits(buffer.All());
+      auto sliding = (*slide)->Logits(room.All());
       ASSERT_TRUE(sliding.ok()) << sliding.status();
-      auto last_l = (*full)->FullLogits(buffer.All(), context_len);
+      auto last_l = (*full)->FullLogits(room.All(), context_len);
       ASSERT_TRUE(last_l.ok()) << last_l.status();
       for (size_t i = 0; i < want->size(); ++i) {
         ASSERT_NEAR((*got)[i], (*want)[i], 1e-4) << "step " << step;
@@ -279,14 +308,7 @@ TEST(ModelPolicyTest, ChunkAndSlideWindowsHoldTheSameContextLength) {
           ASSERT_NEAR((*got)[i], (*sliding)[i], 1e-4) << "step " << step;
         }
       }
-      for (int r = 0; r < n; ++r) actions[r] = (step * 3 + r) % 5;
-      ASSERT_TRUE((*env)
-                      ->Step(actions, envs::StepOutput{absl::MakeSpan(next),
-                                                       absl::MakeSpan(rewards),
-                                                       absl::MakeSpan(dones)})
-                      .ok());
-      ASSERT_TRUE(buffer.Push(obs, actions, rewards, dones).ok());
-      obs.swap(next);
+      ASSERT_TRUE(room.Step(step).ok());
     }
     // The two windows coincide before the first restart and whenever the
     // chunk is full again.
