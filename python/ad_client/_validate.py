@@ -150,6 +150,19 @@ def _check_int32(array, field, low=INT32_MIN, high=INT32_MAX):
             f"is {int(array[index])}; must lie in [{low}, {high}]")
 
 
+def _one_per_action(value, field, n, kinds, what):
+    """`value` as an array of n values of a dtype kind in `kinds` (what:
+    the kinds in words); InvalidArgument naming `field` otherwise."""
+    array = np.asarray(value)
+    if array.dtype == object or (array.size and array.dtype.kind not in kinds):
+        raise InvalidArgument(
+            field, f"must be {what} (got dtype {array.dtype})")
+    if array.ndim != 1 or array.shape[0] != n:
+        raise InvalidArgument(
+            field, f"must be [{n}] (one per action), got shape {array.shape}")
+    return array
+
+
 def obs_dim_of(obs):
     """Values per observation of `obs` shaped [n, ...] (None if unknown)."""
     array = np.asarray(obs)
@@ -196,14 +209,7 @@ def transitions(obs, actions, rewards, dones, obs_dim, num_actions=0):
     obs = obs.reshape(n, obs_dim)
     _check_int32(obs, "obs")
 
-    rewards = np.asarray(rewards)
-    if rewards.dtype == object or (rewards.size and rewards.dtype.kind not in "iuf"):
-        raise InvalidArgument(
-            "rewards", f"must be a float array (got dtype {rewards.dtype})")
-    if rewards.ndim != 1 or rewards.shape[0] != n:
-        raise InvalidArgument(
-            "rewards", f"must be [{n}] (one per action), got shape "
-            f"{rewards.shape}")
+    rewards = _one_per_action(rewards, "rewards", n, "iuf", "a float array")
     with np.errstate(over="ignore", invalid="ignore"):
         rewards32 = rewards.astype(np.float32)
     bad = np.flatnonzero(~np.isfinite(rewards32))
@@ -212,13 +218,8 @@ def transitions(obs, actions, rewards, dones, obs_dim, num_actions=0):
             f"rewards[{bad[0]}]",
             f"is {rewards[bad[0]]!r}; must be finite in float32")
 
-    dones = np.asarray(dones)
-    if dones.dtype == object or (dones.size and dones.dtype.kind not in "biu"):
-        raise InvalidArgument(
-            "dones", f"must be bool or 0/1 integers (got dtype {dones.dtype})")
-    if dones.ndim != 1 or dones.shape[0] != n:
-        raise InvalidArgument(
-            "dones", f"must be [{n}] (one per action), got shape {dones.shape}")
+    dones = _one_per_action(dones, "dones", n, "biu",
+                            "bool or 0/1 integers")
     if dones.dtype.kind != "b" and dones.size:
         bad = np.flatnonzero((dones != 0) & (dones != 1))
         if bad.size:
