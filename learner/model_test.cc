@@ -19,6 +19,15 @@ ModelOptions TinyOptions() {
   return o;
 }
 
+// A TinyOptions model with `post_norm`, in eval mode.
+absl::StatusOr<ADModel> TinyEvalModel(bool post_norm) {
+  ModelOptions o = TinyOptions();
+  o.post_norm = post_norm;
+  absl::StatusOr<ADModel> model = CreateModel(o, torch::kCPU);
+  if (model.ok()) (*model)->eval();
+  return model;
+}
+
 // Deterministic transitions [B, T] for tests.
 ModelInput SomeInput(int64_t b, int64_t t) {
   torch::Tensor obs =
@@ -54,11 +63,8 @@ TEST(ModelTest, ForwardShapes) {
 
 TEST(ModelTest, IsCausal) {
   for (bool post_norm : {true, false}) {
-    ModelOptions o = TinyOptions();
-    o.post_norm = post_norm;
-    auto model = CreateModel(o, torch::kCPU);
+    auto model = TinyEvalModel(post_norm);
     ASSERT_TRUE(model.ok());
-    (*model)->eval();
     torch::NoGradGuard no_grad;
     ModelInput a = SomeInput(2, 10);
     ModelInput b = a;
@@ -75,11 +81,8 @@ TEST(ModelTest, IsCausal) {
 
 TEST(ModelTest, NextActionLogitsMatchLastPosition) {
   for (bool post_norm : {true, false}) {
-    ModelOptions o = TinyOptions();
-    o.post_norm = post_norm;
-    auto model = CreateModel(o, torch::kCPU);
+    auto model = TinyEvalModel(post_norm);
     ASSERT_TRUE(model.ok());
-    (*model)->eval();
     torch::NoGradGuard no_grad;
     ModelInput in = SomeInput(4, 9);
     torch::Tensor full = (*model)->Forward(in).select(1, 8);
