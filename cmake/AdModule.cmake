@@ -8,6 +8,9 @@
 #        `envs.Suite.Name` (so `ctest -R '^envs\.'` selects a module) and labelled `envs`.
 #   ad_binary(NAME ad-store SRCS main.cc DEPS ...)
 #     -> executable `ad-store` in ${CMAKE_BINARY_DIR}/bin.
+#   ad_add_subfolders([EXCEPT testing ...])
+#     -> add_subdirectory for each subfolder (sorted) with a CMakeLists.txt;
+#        a subfolder's contents changing re-runs the configure step.
 #
 # Project code builds with warnings as errors; third-party headers come in
 # through imported targets and are therefore SYSTEM includes.
@@ -62,4 +65,19 @@ function(ad_bench)
   target_link_libraries(ad_bench_${AD_NAME} PRIVATE ${AD_DEPS})
   set_target_properties(ad_bench_${AD_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
   ad_apply_warnings(ad_bench_${AD_NAME})
+endfunction()
+
+function(ad_add_subfolders)
+  cmake_parse_arguments(AD "" "" "EXCEPT" ${ARGN})
+  file(GLOB children RELATIVE ${CMAKE_CURRENT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/*)
+  list(SORT children)
+  foreach(child ${children})
+    if(child IN_LIST AD_EXCEPT)
+      continue()
+    endif()
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${child})
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${child}/CMakeLists.txt)
+      add_subdirectory(${child})
+    endif()
+  endforeach()
 endfunction()
