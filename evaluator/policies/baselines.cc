@@ -43,6 +43,20 @@ absl::Status CheckBegun(const ContextBatch& context, size_t rows,
                       context.global_row(context.rows()) - 1, rows));
 }
 
+// The oracle's expert action for every row Begin had, into `expert` (sized
+// by Begin); FAILED_PRECONDITION naming `policy` when the oracle has another
+// number of envs.
+absl::Status ExpertActionsForAllRows(const envs::BatchedEnv& oracle,
+                                     std::vector<int32_t>& expert,
+                                     const char* policy) {
+  if (static_cast<int>(expert.size()) != oracle.num_envs()) {
+    return absl::FailedPreconditionError(
+        absl::StrFormat("%s policy: oracle has %d envs but Begin had %d rows",
+                        policy, oracle.num_envs(), expert.size()));
+  }
+  return oracle.ExpertActions(absl::MakeSpan(expert));
+}
+
 bool IsGridFamily(const std::string& family) {
   return family == "darkroom" || family == "darkroom_hard" ||
          family == "key_to_door";
@@ -85,12 +99,8 @@ absl::Status OptimalPolicy::Act(const ContextBatch& context,
                                 const envs::BatchedEnv& oracle,
                                 absl::Span<int32_t> actions) {
   if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
-  if (static_cast<int>(expert_.size()) != oracle.num_envs()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "optimal policy: oracle has %d envs but Begin had %d rows",
-        oracle.num_envs(), expert_.size()));
-  }
-  if (absl::Status s = oracle.ExpertActions(absl::MakeSpan(expert_)); !s.ok()) {
+  if (absl::Status s = ExpertActionsForAllRows(oracle, expert_, "optimal");
+      !s.ok()) {
     return s;
   }
   std::copy_n(expert_.begin() + context.global_row(0), context.rows(),
@@ -118,12 +128,8 @@ absl::Status NoisyExpertPolicy::Act(const ContextBatch& context,
                                     const envs::BatchedEnv& oracle,
                                     absl::Span<int32_t> actions) {
   if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
-  if (static_cast<int>(expert_.size()) != oracle.num_envs()) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "noisy expert policy: oracle has %d envs but Begin had %d rows",
-        oracle.num_envs(), expert_.size()));
-  }
-  if (absl::Status s = oracle.ExpertActions(absl::MakeSpan(expert_)); !s.ok()) {
+  if (absl::Status s = ExpertActionsForAllRows(oracle, expert_, "noisy expert");
+      !s.ok()) {
     return s;
   }
   for (int r = 0; r < context.rows(); ++r) {
