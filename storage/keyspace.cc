@@ -57,6 +57,25 @@ absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("corrupt ", what, " in the store"));
 }
 
+// The value of an entry holding two fixed-width fields, `a` then `b`.
+template <typename A, typename B>
+std::string EncodePair(A a, B b) {
+  std::string out;
+  PutRaw<A>(&out, a);
+  PutRaw<B>(&out, b);
+  return out;
+}
+
+// The two fields EncodePair wrote; DATA_LOSS naming `what` when `value` is
+// not exactly that long.
+template <typename A, typename B>
+absl::Status DecodePair(absl::string_view value, A* a, B* b,
+                        absl::string_view what) {
+  Reader in(value);
+  if (!in.Raw(a) || !in.Raw(b) || !in.empty()) return Corrupt(what);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void PutBigEndian64(std::string* out, uint64_t value) {
@@ -218,51 +237,30 @@ absl::Status DecodeChunk(absl::string_view value, uint64_t* seq,
 }
 
 std::string EncodeChunkIndex(uint64_t count, uint64_t seq) {
-  std::string out;
-  PutRaw<uint64_t>(&out, count);
-  PutRaw<uint64_t>(&out, seq);
-  return out;
+  return EncodePair(count, seq);
 }
 
 absl::Status DecodeChunkIndex(absl::string_view value, uint64_t* count,
                               uint64_t* seq) {
-  Reader in(value);
-  if (!in.Raw(count) || !in.Raw(seq) || !in.empty()) {
-    return Corrupt("chunk index entry");
-  }
-  return absl::OkStatus();
+  return DecodePair(value, count, seq, "chunk index entry");
 }
 
 std::string EncodeEpisode(uint64_t end, float episode_return) {
-  std::string out;
-  PutRaw<uint64_t>(&out, end);
-  PutRaw<float>(&out, episode_return);
-  return out;
+  return EncodePair(end, episode_return);
 }
 
 absl::Status DecodeEpisode(absl::string_view value, uint64_t* end,
                            float* episode_return) {
-  Reader in(value);
-  if (!in.Raw(end) || !in.Raw(episode_return) || !in.empty()) {
-    return Corrupt("episode entry");
-  }
-  return absl::OkStatus();
+  return DecodePair(value, end, episode_return, "episode entry");
 }
 
 std::string EncodeEnvShape(uint32_t obs_dim, uint32_t num_actions) {
-  std::string out;
-  PutRaw<uint32_t>(&out, obs_dim);
-  PutRaw<uint32_t>(&out, num_actions);
-  return out;
+  return EncodePair(obs_dim, num_actions);
 }
 
 absl::Status DecodeEnvShape(absl::string_view value, uint32_t* obs_dim,
                             uint32_t* num_actions) {
-  Reader in(value);
-  if (!in.Raw(obs_dim) || !in.Raw(num_actions) || !in.empty()) {
-    return Corrupt("env shape");
-  }
-  return absl::OkStatus();
+  return DecodePair(value, obs_dim, num_actions, "env shape");
 }
 
 }  // namespace ad::storage::keyspace
