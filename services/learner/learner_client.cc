@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "services/common/unary_call.h"
 
 namespace ad::services::learner {
 
@@ -29,23 +30,16 @@ absl::Status LearnerClient::Call(
 }
 
 absl::StatusOr<ad::v1::LearnerStatusResponse> LearnerClient::Status() {
-  ad::v1::LearnerStatusResponse response;
-  AD_RETURN_IF_ERROR(Call("Status", [&](grpc::ClientContext* c) {
-    response.Clear();
-    return stub_->Status(c, ad::v1::LearnerStatusRequest(), &response);
-  }));
-  return response;
+  return UnaryCall(options_, "Status", /*retry=*/true, *stub_,
+                   &ad::v1::LearnerService::Stub::Status,
+                   ad::v1::LearnerStatusRequest());
 }
 
 absl::StatusOr<ad::v1::ListCheckpointsResponse>
 LearnerClient::ListCheckpoints() {
-  ad::v1::ListCheckpointsResponse response;
-  AD_RETURN_IF_ERROR(Call("ListCheckpoints", [&](grpc::ClientContext* c) {
-    response.Clear();
-    return stub_->ListCheckpoints(c, ad::v1::ListCheckpointsRequest(),
-                                  &response);
-  }));
-  return response;
+  return UnaryCall(options_, "ListCheckpoints", /*retry=*/true, *stub_,
+                   &ad::v1::LearnerService::Stub::ListCheckpoints,
+                   ad::v1::ListCheckpointsRequest());
 }
 
 absl::StatusOr<std::string> LearnerClient::GetCheckpoint(int64_t step) {

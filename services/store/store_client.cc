@@ -3,8 +3,14 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "services/common/status_convert.h"
+#include "services/common/unary_call.h"
 
 namespace ad::services::store {
+namespace {
+
+using Stub = ad::v1::StoreService::Stub;
+
+}  // namespace
 
 bool WindowStream::Next(ad::v1::WindowBatch* batch) {
   if (finished_) return false;
@@ -30,23 +36,13 @@ StoreClient::StoreClient(const Options& options)
       channel_(MakeChannel(options.address, options.channel)),
       stub_(ad::v1::StoreService::NewStub(channel_)) {}
 
-absl::Status StoreClient::Call(
-    const char* method, bool retry,
-    absl::FunctionRef<grpc::Status(grpc::ClientContext*)> call) {
-  return CallWithRetry(options_, method, retry, call);
-}
-
 absl::StatusOr<ad::v1::ListTasksResponse> StoreClient::ListTasks(
     const std::string& env, const std::string& split) {
   ad::v1::ListTasksRequest request;
   request.set_env(env);
   request.set_split(split);
-  ad::v1::ListTasksResponse response;
-  AD_RETURN_IF_ERROR(Call("ListTasks", true, [&](grpc::ClientContext* c) {
-    response.Clear();
-    return stub_->ListTasks(c, request, &response);
-  }));
-  return response;
+  return UnaryCall(options_, "ListTasks", /*retry=*/true, *stub_,
+                   &Stub::ListTasks, request);
 }
 
 absl::StatusOr<std::vector<ad::v1::HistoryMeta>> StoreClient::QueryTask(
@@ -54,11 +50,9 @@ absl::StatusOr<std::vector<ad::v1::HistoryMeta>> StoreClient::QueryTask(
   ad::v1::QueryTaskRequest request;
   request.set_env(env);
   request.set_task_id(task_id);
-  ad::v1::QueryTaskResponse response;
-  AD_RETURN_IF_ERROR(Call("QueryTask", true, [&](grpc::ClientContext* c) {
-    response.Clear();
-    return stub_->QueryTask(c, request, &response);
-  }));
+  AD_ASSIGN_OR_RETURN(const ad::v1::QueryTaskResponse response,
+                      UnaryCall(options_, "QueryTask", /*retry=*/true, *stub_,
+                                &Stub::QueryTask, request));
   return std::vector<ad::v1::HistoryMeta>(response.histories().begin(),
                                           response.histories().end());
 }
@@ -69,12 +63,8 @@ absl::StatusOr<ad::v1::GetHistoryResponse> StoreClient::GetHistory(
   request.set_history_id(history_id);
   request.set_begin(begin);
   request.set_end(end);
-  ad::v1::GetHistoryResponse response;
-  AD_RETURN_IF_ERROR(Call("GetHistory", true, [&](grpc::ClientContext* c) {
-    response.Clear();
-    return stub_->GetHistory(c, request, &response);
-  }));
-  return response;
+  return UnaryCall(options_, "GetHistory", /*retry=*/true, *stub_,
+                   &Stub::GetHistory, request);
 }
 
 absl::StatusOr<ad::v1::HistoryMeta> StoreClient::GetHistoryMeta(
@@ -82,31 +72,24 @@ absl::StatusOr<ad::v1::HistoryMeta> StoreClient::GetHistoryMeta(
   ad::v1::GetHistoryRequest request;
   request.set_history_id(history_id);
   request.set_meta_only(true);
-  ad::v1::GetHistoryResponse response;
-  AD_RETURN_IF_ERROR(Call("GetHistory", true, [&](grpc::ClientContext* c) {
-    response.Clear();
-    return stub_->GetHistory(c, request, &response);
-  }));
+  AD_ASSIGN_OR_RETURN(ad::v1::GetHistoryResponse response,
+                      UnaryCall(options_, "GetHistory", /*retry=*/true, *stub_,
+                                &Stub::GetHistory, request));
   return std::move(*response.mutable_meta());
 }
 
 absl::StatusOr<ad::v1::StatsResponse> StoreClient::Stats() {
-  ad::v1::StatsResponse response;
-  AD_RETURN_IF_ERROR(Call("Stats", true, [&](grpc::ClientContext* c) {
-    response.Clear();
-    return stub_->Stats(c, ad::v1::StatsRequest(), &response);
-  }));
-  return response;
+  return UnaryCall(options_, "Stats", /*retry=*/true, *stub_, &Stub::Stats,
+                   ad::v1::StatsRequest());
 }
 
 absl::StatusOr<std::string> StoreClient::Checkpoint(
     const std::string& directory) {
   ad::v1::CheckpointRequest request;
   request.set_directory(directory);
-  ad::v1::CheckpointResponse response;
-  AD_RETURN_IF_ERROR(Call("Checkpoint", false, [&](grpc::ClientContext* c) {
-    return stub_->Checkpoint(c, request, &response);
-  }));
+  AD_ASSIGN_OR_RETURN(const ad::v1::CheckpointResponse response,
+                      UnaryCall(options_, "Checkpoint", /*retry=*/false, *stub_,
+                                &Stub::Checkpoint, request));
   return response.directory();
 }
 
@@ -117,10 +100,9 @@ absl::StatusOr<ad::v1::HistoryMeta> StoreClient::DeleteHistory(
   request.set_history_id(history_id);
   request.set_requested_by(requested_by);
   request.set_reason(reason);
-  ad::v1::DeleteHistoryResponse response;
-  AD_RETURN_IF_ERROR(Call("DeleteHistory", false, [&](grpc::ClientContext* c) {
-    return stub_->DeleteHistory(c, request, &response);
-  }));
+  AD_ASSIGN_OR_RETURN(ad::v1::DeleteHistoryResponse response,
+                      UnaryCall(options_, "DeleteHistory", /*retry=*/false,
+                                *stub_, &Stub::DeleteHistory, request));
   return std::move(*response.mutable_meta());
 }
 

@@ -93,9 +93,6 @@ class StoreClient {
 
  private:
   explicit StoreClient(const Options& options);
-  // One unary call with retries; `call` runs one attempt with `context`.
-  absl::Status Call(const char* method, bool retry,
-                    absl::FunctionRef<grpc::Status(grpc::ClientContext*)> call);
 
   const Options options_;
   std::shared_ptr<grpc::Channel> channel_;
