@@ -19,8 +19,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "bench/learner/bench_config.h"
 #include "glog/logging.h"
 #include "learner/config.h"
 #include "learner/device.h"
@@ -162,15 +162,11 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
-  auto config = al::LoadConfig(absl::GetFlag(FLAGS_preset));
-  CHECK(config.ok()) << config.status();
-  std::vector<std::string> overrides =
-      absl::StrSplit(absl::GetFlag(FLAGS_set), ';', absl::SkipWhitespace());
-  absl::Status s = al::ApplyOverrides(overrides, *config);
-  CHECK(s.ok()) << s;
-  CHECK(al::ConfigureThreads(absl::GetFlag(FLAGS_threads)).ok());
+  const al::LearnerConfig config = ad::bench::LoadBenchConfig(
+      absl::GetFlag(FLAGS_preset), absl::GetFlag(FLAGS_set),
+      absl::GetFlag(FLAGS_threads));
   int64_t steps = absl::GetFlag(FLAGS_steps);
-  if (steps <= 0) steps = config->train.steps;
+  if (steps <= 0) steps = config.train.steps;
 
   std::vector<al::DarkRoomGoal> train, test;
   al::DarkRoomGoalSplit(/*test_every=*/4, /*test_offset=*/0, train, test);
@@ -206,17 +202,17 @@ int main(int argc, char** argv) {
   KeepEveryKthEpisode(absl::GetFlag(FLAGS_episode_stride), histories);
   std::fflush(stdout);
 
-  auto trainer = al::Trainer::Create(*config, torch::kCPU);
+  auto trainer = al::Trainer::Create(config, torch::kCPU);
   CHECK(trainer.ok()) << trainer.status();
   al::WindowRequest request;
-  request.window_len = config->model.context_len;
-  request.batch_size = config->train.batch_size;
-  request.seed = config->train.seed;
+  request.window_len = config.model.context_len;
+  request.batch_size = config.train.batch_size;
+  request.seed = config.train.seed;
   auto src = al::InProcessWindowSource::Create(histories, request);
   CHECK(src.ok()) << src.status();
   al::Prefetcher::Options prefetch;
-  prefetch.model = config->model;
-  prefetch.capacity = config->data.prefetch_batches;
+  prefetch.model = config.model;
+  prefetch.capacity = config.data.prefetch_batches;
   al::Prefetcher prefetcher(*std::move(src), prefetch);
   al::LoopOptions loop;
   loop.until_step = steps;
@@ -234,7 +230,7 @@ int main(int argc, char** argv) {
   std::printf(
       "preset %s: %lld params, %lld steps in %.0f s (%.0f tokens/s), "
       "final loss %.3f acc %.3f\n",
-      config->preset.c_str(),
+      config.preset.c_str(),
       static_cast<long long>((*trainer)->model()->NumParameters()),
       static_cast<long long>(steps), train_seconds, summary->tokens_per_second,
       summary->last.loss, summary->last.accuracy);

@@ -24,7 +24,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/strings/str_split.h"
+#include "bench/learner/bench_config.h"
 #include "glog/logging.h"
 #include "learner/config.h"
 #include "learner/device.h"
@@ -113,13 +113,9 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   FLAGS_logtostderr = true;
   google::InitGoogleLogging(argv[0]);
-  auto config = al::LoadConfig(absl::GetFlag(FLAGS_preset));
-  CHECK(config.ok()) << config.status();
-  std::vector<std::string> overrides =
-      absl::StrSplit(absl::GetFlag(FLAGS_set), ';', absl::SkipWhitespace());
-  absl::Status s = al::ApplyOverrides(overrides, *config);
-  CHECK(s.ok()) << s;
-  CHECK(al::ConfigureThreads(absl::GetFlag(FLAGS_threads)).ok());
+  const al::LearnerConfig config = ad::bench::LoadBenchConfig(
+      absl::GetFlag(FLAGS_preset), absl::GetFlag(FLAGS_set),
+      absl::GetFlag(FLAGS_threads));
   if (absl::GetFlag(FLAGS_peak)) {
     std::printf("{\"impl\":\"sgemm\",\"threads\":%d,\"gflops\":%.1f}\n",
                 absl::GetFlag(FLAGS_threads), MatmulPeakGflops());
@@ -127,9 +123,9 @@ int main(int argc, char** argv) {
   }
 
   al::WindowRequest request;
-  request.window_len = config->model.context_len;
-  request.batch_size = config->train.batch_size;
-  request.seed = config->train.seed;
+  request.window_len = config.model.context_len;
+  request.batch_size = config.train.batch_size;
+  request.seed = config.train.seed;
   std::unique_ptr<al::WindowSource> source;
   const std::string store = absl::GetFlag(FLAGS_store);
   if (store.empty()) {
@@ -142,13 +138,13 @@ int main(int argc, char** argv) {
       sink_options.address = store;
       auto sink = ad::services::store::StoreSink::Create(sink_options);
       CHECK(sink.ok()) << sink.status();
-      s = sl::UploadHistories(Histories(), {}, **sink);
+      const absl::Status s = sl::UploadHistories(Histories(), {}, **sink);
       CHECK(s.ok()) << s;
     }
     sl::StoreWindowSource::Options options;
     options.client.address = store;
     options.request = request;
-    options.data = config->data;
+    options.data = config.data;
     auto remote = sl::StoreWindowSource::Create(options);
     CHECK(remote.ok()) << remote.status();
     source = *std::move(remote);
@@ -159,17 +155,17 @@ int main(int argc, char** argv) {
     const std::string config_path = absl::GetFlag(FLAGS_dump_config);
     if (!config_path.empty()) {
       std::ofstream out(config_path);
-      out << al::FormatConfig(*config);
+      out << al::FormatConfig(config);
       CHECK(out.good()) << "cannot write " << config_path;
     }
     return 0;
   }
 
-  auto trainer = al::Trainer::Create(*config, torch::kCPU);
+  auto trainer = al::Trainer::Create(config, torch::kCPU);
   CHECK(trainer.ok()) << trainer.status();
   al::Prefetcher::Options prefetch;
-  prefetch.model = config->model;
-  prefetch.capacity = config->data.prefetch_batches;
+  prefetch.model = config.model;
+  prefetch.capacity = config.data.prefetch_batches;
   al::Prefetcher prefetcher(std::move(source), prefetch);
   al::LoopOptions loop;
   loop.progress_line = false;
@@ -197,7 +193,7 @@ int main(int argc, char** argv) {
   // The step's arithmetic: forward + backward ~ 3x the forward's matmul
   // and attention FLOPs (learner/fused_step.h).
   const double train_flops_per_token =
-      3.0 * al::ForwardFlopsPerToken(config->model, config->model.context_len);
+      3.0 * al::ForwardFlopsPerToken(config.model, config.model.context_len);
   std::printf(
       "{\"impl\":\"cpp\",\"engine\":\"%s\",\"preset\":\"%s\","
       "\"source\":\"%s\",\"threads\":%d,\"batch\":%d,\"window\":%d,"
@@ -205,9 +201,9 @@ int main(int argc, char** argv) {
       "\"tokens_per_second\":%.1f,"
       "\"cpu_tokens_per_second\":%.1f,\"sample_wait_fraction\":%.4f,"
       "\"step_ms\":%.2f,\"loss\":%.4f}\n",
-      config->train.engine.c_str(), config->preset.c_str(),
+      config.train.engine.c_str(), config.preset.c_str(),
       store.empty() ? "in-process" : "ad-store", absl::GetFlag(FLAGS_threads),
-      config->train.batch_size, config->model.context_len,
+      config.train.batch_size, config.model.context_len,
       static_cast<long long>(measured), train_flops_per_token,
       summary->tokens_per_second,
       static_cast<double>(summary->tokens) / std::max(cpu_seconds, 1e-9),
