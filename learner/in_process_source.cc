@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
+#include "learner/transition_range.h"
 
 namespace ad::learner {
 namespace {
@@ -84,14 +85,7 @@ absl::StatusOr<Windows> InProcessWindowSource::Next(absl::Time /*deadline*/) {
                      cumulative_starts_.begin();
     const int64_t start = global - (h == 0 ? 0 : cumulative_starts_[h - 1]);
     const History& hist = histories_[h];
-    w.obs.insert(w.obs.end(), hist.obs.begin() + start * d,
-                 hist.obs.begin() + (start + t) * d);
-    w.actions.insert(w.actions.end(), hist.actions.begin() + start,
-                     hist.actions.begin() + start + t);
-    w.rewards.insert(w.rewards.end(), hist.rewards.begin() + start,
-                     hist.rewards.begin() + start + t);
-    w.dones.insert(w.dones.end(), hist.dones.begin() + start,
-                   hist.dones.begin() + start + t);
+    AppendTransitions(hist, start, t, d, w);
     w.history_ids.push_back(hist.history_id);
     w.starts.push_back(static_cast<uint64_t>(start));
   }

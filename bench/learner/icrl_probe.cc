@@ -28,6 +28,7 @@
 #include "learner/prefetcher.h"
 #include "learner/synthetic_darkroom.h"
 #include "learner/trainer.h"
+#include "learner/transition_range.h"
 
 ABSL_FLAG(std::string, preset, "cpu-demo", "Preset name or .cfg path");
 ABSL_FLAG(std::string, set, "", "Overrides 'key=value;key=value'");
@@ -137,14 +138,7 @@ void KeepEveryKthEpisode(int k, std::vector<al::History>& histories) {
     kept.dones.clear();
     for (int64_t e = 0; e * len < h.length(); e += k) {
       const int64_t b = e * len;
-      kept.obs.insert(kept.obs.end(), h.obs.begin() + 2 * b,
-                      h.obs.begin() + 2 * (b + len));
-      kept.actions.insert(kept.actions.end(), h.actions.begin() + b,
-                          h.actions.begin() + b + len);
-      kept.rewards.insert(kept.rewards.end(), h.rewards.begin() + b,
-                          h.rewards.begin() + b + len);
-      kept.dones.insert(kept.dones.end(), h.dones.begin() + b,
-                        h.dones.begin() + b + len);
+      al::AppendTransitions(h, b, len, /*obs_dim=*/2, kept);
     }
     h = std::move(kept);
   }

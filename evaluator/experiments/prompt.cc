@@ -10,6 +10,7 @@
 #include "common/status_macros.h"
 #include "evaluator/experiments/experiment.h"
 #include "evaluator/policies/baselines.h"
+#include "learner/transition_range.h"
 
 namespace ad::evaluator {
 namespace {
@@ -62,15 +63,8 @@ absl::StatusOr<Prompt> NoisyExpertPrompt(const envs::EnvFamily& family,
   *prompt_return = sum / n;
   prompt.length = prompt_len;
   for (int r = 0; r < n; ++r) {
-    const size_t from = static_cast<size_t>(r) * total + total - prompt_len;
-    prompt.obs.insert(prompt.obs.end(), recorded.obs.begin() + from * obs_dim,
-                      recorded.obs.begin() + (from + prompt_len) * obs_dim);
-    prompt.actions.insert(prompt.actions.end(), recorded.actions.begin() + from,
-                          recorded.actions.begin() + from + prompt_len);
-    prompt.rewards.insert(prompt.rewards.end(), recorded.rewards.begin() + from,
-                          recorded.rewards.begin() + from + prompt_len);
-    prompt.dones.insert(prompt.dones.end(), recorded.dones.begin() + from,
-                        recorded.dones.begin() + from + prompt_len);
+    const int64_t from = static_cast<int64_t>(r) * total + total - prompt_len;
+    learner::AppendTransitions(recorded, from, prompt_len, obs_dim, prompt);
   }
   return prompt;
 }
