@@ -138,38 +138,35 @@ absl::Status ExportTorchScript(const ADModel& policy, const std::string& path) {
         auto param = [&](const std::string& name, const torch::Tensor& t) {
           m.register_parameter(name, Copy(t), /*is_buffer=*/false);
         };
+        // A Linear's or LayerNorm's weight and bias, as NAME_w and NAME_b.
+        auto weight_and_bias = [&](const std::string& name,
+                                   const auto& module) {
+          param(name + "_w", module->weight);
+          param(name + "_b", module->bias);
+        };
         auto named = model->named_parameters();
         auto buffers = model->named_buffers();
         param("obs_table", named["obs_encoder.table.weight"]);
         m.register_buffer("obs_offsets", Copy(buffers["obs_encoder.offsets"]));
         param("action_table", model->action_embed->weight);
-        param("reward_w", model->reward_proj->weight);
-        param("reward_b", model->reward_proj->bias);
+        weight_and_bias("reward", model->reward_proj);
         param("boundary", model->boundary_embed);
         param("pos", model->pos_embed->weight);
         m.register_buffer("causal", Copy(buffers["causal_bias"]));
         for (int i = 0; i < o.num_layers; ++i) {
           auto block = model->blocks[i]->as<TransformerBlock>();
           const std::string p = absl::StrCat("b", i, "_");
-          param(p + "qkv_w", block->qkv->weight);
-          param(p + "qkv_b", block->qkv->bias);
-          param(p + "proj_w", block->proj->weight);
-          param(p + "proj_b", block->proj->bias);
-          param(p + "fc1_w", block->fc1->weight);
-          param(p + "fc1_b", block->fc1->bias);
-          param(p + "fc2_w", block->fc2->weight);
-          param(p + "fc2_b", block->fc2->bias);
-          param(p + "n1_w", block->norm1->weight);
-          param(p + "n1_b", block->norm1->bias);
-          param(p + "n2_w", block->norm2->weight);
-          param(p + "n2_b", block->norm2->bias);
+          weight_and_bias(p + "qkv", block->qkv);
+          weight_and_bias(p + "proj", block->proj);
+          weight_and_bias(p + "fc1", block->fc1);
+          weight_and_bias(p + "fc2", block->fc2);
+          weight_and_bias(p + "n1", block->norm1);
+          weight_and_bias(p + "n2", block->norm2);
         }
         if (!o.post_norm) {
-          param("final_norm_w", model->final_norm->weight);
-          param("final_norm_b", model->final_norm->bias);
+          weight_and_bias("final_norm", model->final_norm);
         }
-        param("head_w", model->head->weight);
-        param("head_b", model->head->bias);
+        weight_and_bias("head", model->head);
         m.define(ModuleSource(o));
         m.eval();
         const std::string tmp = path + ".tmp";
