@@ -13,6 +13,7 @@
 #include "common/rng.h"
 #include "envs/env.h"
 #include "envs/step_buffers.h"
+#include "envs/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -25,10 +26,7 @@ using ::testing::HasSubstr;
 
 std::unique_ptr<BatchedEnv> MakeEnv(const std::vector<std::string>& task_ids,
                                     int num_envs, uint64_t seed) {
-  absl::StatusOr<std::unique_ptr<BatchedEnv>> env =
-      BanditFamily().Make(task_ids, num_envs, seed);
-  EXPECT_TRUE(env.ok()) << env.status();
-  return *std::move(env);
+  return testing::MakeEnv(BanditFamily(), task_ids, num_envs, seed);
 }
 
 double FractionWithOddBestArm(const std::vector<std::string>& tasks) {

@@ -26,10 +26,7 @@ using ::testing::HasSubstr;
 std::unique_ptr<BatchedEnv> MakeEnv(const DarkRoomParams& params,
                                     const std::vector<std::string>& task_ids,
                                     int num_envs, uint64_t seed = 1) {
-  absl::StatusOr<std::unique_ptr<BatchedEnv>> env =
-      DarkRoomFamily(params).Make(task_ids, num_envs, seed);
-  EXPECT_TRUE(env.ok()) << env.status();
-  return *std::move(env);
+  return testing::MakeEnv(DarkRoomFamily(params), task_ids, num_envs, seed);
 }
 
 // Steps a one-instance env and returns its reward.

@@ -27,10 +27,7 @@ using ::testing::HasSubstr;
 
 std::unique_ptr<BatchedEnv> MakeEnv(const std::vector<std::string>& task_ids,
                                     int num_envs, uint64_t seed) {
-  absl::StatusOr<std::unique_ptr<BatchedEnv>> env =
-      KeyToDoorFamily().Make(task_ids, num_envs, seed);
-  EXPECT_TRUE(env.ok()) << env.status();
-  return *std::move(env);
+  return testing::MakeEnv(KeyToDoorFamily(), task_ids, num_envs, seed);
 }
 
 // Drives a one-instance env and records what happened.

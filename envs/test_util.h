@@ -7,9 +7,13 @@
 #define AD_ENVS_TEST_UTIL_H_
 
 #include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 #include "envs/env.h"
@@ -18,6 +22,17 @@
 #include "gtest/gtest.h"
 
 namespace ad::envs::testing {
+
+// family.Make(task_ids, num_envs, seed); on error a gtest failure naming
+// it, and nullptr.
+inline std::unique_ptr<BatchedEnv> MakeEnv(
+    const EnvFamily& family, const std::vector<std::string>& task_ids,
+    int num_envs, uint64_t seed) {
+  absl::StatusOr<std::unique_ptr<BatchedEnv>> env =
+      family.Make(task_ids, num_envs, seed);
+  EXPECT_TRUE(env.ok()) << env.status();
+  return env.ok() ? *std::move(env) : nullptr;
+}
 
 // Expects INVALID_ARGUMENT, naming what is wrong, from `env` (at least two
 // instances, `num_actions` actions) for: an action past the range and a
