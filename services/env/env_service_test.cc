@@ -10,11 +10,13 @@
 #include "gtest/gtest.h"
 #include "services/common/client.h"
 #include "services/common/server.h"
+#include "services/common/unary_call.h"
 
 namespace ad::services {
 namespace {
 
 using ::testing::HasSubstr;
+using Stub = ad::v1::EnvService::Stub;
 using Stream =
     grpc::ClientReaderWriter<ad::v1::EnvRequest, ad::v1::EnvResponse>;
 
@@ -150,10 +152,10 @@ TEST_F(EnvServiceTest, SessionLimitIsResourceExhausted) {
   ad::v1::ResetRequest reset;
   *reset.mutable_open() = request.open();
   ad::v1::ResetResponse reset_response;
-  grpc::ClientContext unary_context;
-  SetDeadline(unary_context, absl::Seconds(10));
-  EXPECT_EQ(stub_->Reset(&unary_context, reset, &reset_response).error_code(),
-            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(
+      CallOnce(*stub_, &Stub::Reset, reset, &reset_response, absl::Seconds(10))
+          .error_code(),
+      grpc::StatusCode::RESOURCE_EXHAUSTED);
 
   first->WritesDone();
   EXPECT_TRUE(first->Finish().ok());
@@ -178,11 +180,8 @@ TEST_F(EnvServiceTest, UnaryResetStepExpertClose) {
   reset.mutable_open()->add_task_ids("darkroom/goal=4,6");
   reset.mutable_open()->set_num_instances(3);
   ad::v1::ResetResponse opened;
-  {
-    grpc::ClientContext context;
-    SetDeadline(context, absl::Seconds(10));
-    ASSERT_TRUE(stub_->Reset(&context, reset, &opened).ok());
-  }
+  ASSERT_TRUE(
+      CallOnce(*stub_, &Stub::Reset, reset, &opened, absl::Seconds(10)).ok());
   EXPECT_EQ(opened.session_id().size(), 32u);
   EXPECT_EQ(opened.batch().obs_size(), 6);
 
@@ -190,46 +189,32 @@ TEST_F(EnvServiceTest, UnaryResetStepExpertClose) {
   step.set_session_id(opened.session_id());
   step.mutable_actions()->add_actions(1);
   ad::v1::StepResponse stepped;
-  {
-    grpc::ClientContext context;
-    SetDeadline(context, absl::Seconds(10));
-    const grpc::Status status = stub_->Step(&context, step, &stepped);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_THAT(status.error_message(), HasSubstr("step.actions"));
-  }
+  const grpc::Status status =
+      CallOnce(*stub_, &Stub::Step, step, &stepped, absl::Seconds(10));
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("step.actions"));
   step.mutable_actions()->add_actions(1);
   step.mutable_actions()->add_actions(1);
-  {
-    grpc::ClientContext context;
-    SetDeadline(context, absl::Seconds(10));
-    ASSERT_TRUE(stub_->Step(&context, step, &stepped).ok());
-  }
+  ASSERT_TRUE(
+      CallOnce(*stub_, &Stub::Step, step, &stepped, absl::Seconds(10)).ok());
   EXPECT_THAT(stepped.batch().obs(), ::testing::ElementsAre(4, 5, 4, 5, 4, 5));
-  {
-    ad::v1::ExpertRequest expert;
-    expert.set_session_id(opened.session_id());
-    ad::v1::ExpertResponse actions;
-    grpc::ClientContext context;
-    SetDeadline(context, absl::Seconds(10));
-    ASSERT_TRUE(stub_->ExpertActions(&context, expert, &actions).ok());
-    EXPECT_THAT(actions.actions(), ::testing::ElementsAre(1, 1, 1));
-  }
+  ad::v1::ExpertRequest expert;
+  expert.set_session_id(opened.session_id());
+  ad::v1::ExpertResponse actions;
+  ASSERT_TRUE(CallOnce(*stub_, &Stub::ExpertActions, expert, &actions,
+                       absl::Seconds(10))
+                  .ok());
+  EXPECT_THAT(actions.actions(), ::testing::ElementsAre(1, 1, 1));
   ExpectActiveSessions(1);
   ad::v1::CloseRequest close;
   close.set_session_id(opened.session_id());
   ad::v1::CloseResponse closed;
-  {
-    grpc::ClientContext context;
-    SetDeadline(context, absl::Seconds(10));
-    ASSERT_TRUE(stub_->Close(&context, close, &closed).ok());
-  }
+  ASSERT_TRUE(
+      CallOnce(*stub_, &Stub::Close, close, &closed, absl::Seconds(10)).ok());
   ExpectActiveSessions(0);
-  {
-    grpc::ClientContext context;
-    SetDeadline(context, absl::Seconds(10));
-    EXPECT_EQ(stub_->Step(&context, step, &stepped).error_code(),
-              grpc::StatusCode::NOT_FOUND);
-  }
+  EXPECT_EQ(CallOnce(*stub_, &Stub::Step, step, &stepped, absl::Seconds(10))
+                .error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(EnvServiceTest, IdleUnarySessionsExpire) {
@@ -241,9 +226,8 @@ TEST_F(EnvServiceTest, IdleUnarySessionsExpire) {
   reset.mutable_open()->add_task_ids("darkroom/goal=4,6");
   reset.mutable_open()->set_num_instances(1);
   ad::v1::ResetResponse opened;
-  grpc::ClientContext context;
-  SetDeadline(context, absl::Seconds(10));
-  ASSERT_TRUE(stub_->Reset(&context, reset, &opened).ok());
+  ASSERT_TRUE(
+      CallOnce(*stub_, &Stub::Reset, reset, &opened, absl::Seconds(10)).ok());
   ExpectActiveSessions(1);
   ExpectActiveSessions(0);  // within 5 s
 }

@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/client.h"
+#include "services/common/unary_call.h"
 #include "services/env/remote_env.h"
 #include "tests/testing/raw_connection.h"
 #include "tests/testing/subprocess.h"
@@ -303,9 +304,9 @@ TEST(EnvServerProcessTest, HugeIdsGetTheirRealCodeWithAShortMessage) {
   ad::v1::StepRequest step;
   step.set_session_id(huge);
   ad::v1::StepResponse step_response;
-  grpc::ClientContext step_context;
-  SetDeadline(step_context, absl::Seconds(10));
-  const grpc::Status stepped = stub->Step(&step_context, step, &step_response);
+  const grpc::Status stepped =
+      CallOnce(*stub, &ad::v1::EnvService::Stub::Step, step, &step_response,
+               absl::Seconds(10));
   EXPECT_EQ(stepped.error_code(), grpc::StatusCode::NOT_FOUND)
       << stepped.error_message().substr(0, 200);
   EXPECT_LT(stepped.error_message().size(), 1024u);
@@ -313,10 +314,9 @@ TEST(EnvServerProcessTest, HugeIdsGetTheirRealCodeWithAShortMessage) {
   ad::v1::CloseRequest close;
   close.set_session_id(huge);
   ad::v1::CloseResponse close_response;
-  grpc::ClientContext close_context;
-  SetDeadline(close_context, absl::Seconds(10));
   const grpc::Status closed =
-      stub->Close(&close_context, close, &close_response);
+      CallOnce(*stub, &ad::v1::EnvService::Stub::Close, close, &close_response,
+               absl::Seconds(10));
   EXPECT_EQ(closed.error_code(), grpc::StatusCode::NOT_FOUND)
       << closed.error_message().substr(0, 200);
   EXPECT_LT(closed.error_message().size(), 1024u);
