@@ -21,6 +21,14 @@ namespace {
 constexpr const char* kBaselines[] = {"random", "optimal", "heuristic", "ed",
                                       "source"};
 
+// OK when lo <= value <= hi; else INVALID_ARGUMENT "FIELD is V, want
+// LO..HI".
+absl::Status CheckInRange(const char* field, int value, int lo, int hi) {
+  if (value >= lo && value <= hi) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s is %d, want %d..%d", field, value, lo, hi));
+}
+
 }  // namespace
 
 absl::Status EvalSpec::Validate() const {
@@ -46,14 +54,8 @@ absl::Status EvalSpec::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrFormat("max_tasks is %d, want >= 0 (0: all)", max_tasks));
   }
-  if (seeds < 1 || seeds > 10000) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("seeds is %d, want 1..10000", seeds));
-  }
-  if (episodes < 1 || episodes > 100000) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("episodes is %d, want 1..100000", episodes));
-  }
+  AD_RETURN_IF_ERROR(CheckInRange("seeds", seeds, 1, 10000));
+  AD_RETURN_IF_ERROR(CheckInRange("episodes", episodes, 1, 100000));
   if (context_len < 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "context_len is %d, want >= 0 (0: the model's window)", context_len));
@@ -78,10 +80,7 @@ absl::Status EvalSpec::Validate() const {
     DemoDataOptions parsed;
     AD_RETURN_IF_ERROR(ParseDemoSource(demo_source, parsed));
   }
-  if (demo_streams < 1 || demo_streams > 1000) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("demo_streams is %d, want 1..1000", demo_streams));
-  }
+  AD_RETURN_IF_ERROR(CheckInRange("demo_streams", demo_streams, 1, 1000));
   if (!store.empty() && !histories_dir.empty()) {
     return absl::InvalidArgumentError(
         "store and histories_dir are both set, want at most one");
@@ -93,10 +92,7 @@ absl::Status EvalSpec::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrFormat("x_axis is '%s', want episodes or env_steps", x_axis));
   }
-  if (threads < 1 || threads > 256) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("threads is %d, want 1..256", threads));
-  }
+  AD_RETURN_IF_ERROR(CheckInRange("threads", threads, 1, 256));
   if (prompt_len < 0) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "prompt_len is %d, want >= 0 (0: the context size)", prompt_len));
