@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_format.h"
+#include "common/status_macros.h"
 #include "envs/grid.h"
 #include "glog/logging.h"
 
@@ -43,6 +44,15 @@ absl::Status CheckBegun(const ContextBatch& context, size_t rows,
                       context.global_row(context.rows()) - 1, rows));
 }
 
+// CheckActionsSize, then CheckBegun: what every Act of a policy with one
+// stream per row checks first.
+absl::Status CheckActInputs(const ContextBatch& context,
+                            absl::Span<int32_t> actions, size_t rows,
+                            const char* policy) {
+  AD_RETURN_IF_ERROR(CheckActionsSize(context, actions));
+  return CheckBegun(context, rows, policy);
+}
+
 // The oracle's expert action for every row Begin had, into `expert` (sized
 // by Begin); FAILED_PRECONDITION naming `policy` when the oracle has another
 // number of envs.
@@ -77,11 +87,8 @@ absl::Status RandomPolicy::Begin(const envs::SpaceSpec& space,
 absl::Status RandomPolicy::Act(const ContextBatch& context,
                                const envs::BatchedEnv& oracle,
                                absl::Span<int32_t> actions) {
-  if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
-  if (absl::Status s = CheckBegun(context, streams_.size(), "random");
-      !s.ok()) {
-    return s;
-  }
+  AD_RETURN_IF_ERROR(
+      CheckActInputs(context, actions, streams_.size(), "random"));
   for (int r = 0; r < context.rows(); ++r) {
     actions[r] = static_cast<int32_t>(
         streams_[context.global_row(r)].NextBelow(num_actions_));
@@ -98,11 +105,8 @@ absl::Status OptimalPolicy::Begin(const envs::SpaceSpec& space,
 absl::Status OptimalPolicy::Act(const ContextBatch& context,
                                 const envs::BatchedEnv& oracle,
                                 absl::Span<int32_t> actions) {
-  if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
-  if (absl::Status s = ExpertActionsForAllRows(oracle, expert_, "optimal");
-      !s.ok()) {
-    return s;
-  }
+  AD_RETURN_IF_ERROR(CheckActionsSize(context, actions));
+  AD_RETURN_IF_ERROR(ExpertActionsForAllRows(oracle, expert_, "optimal"));
   std::copy_n(expert_.begin() + context.global_row(0), context.rows(),
               actions.begin());
   return absl::OkStatus();
@@ -127,11 +131,8 @@ absl::Status NoisyExpertPolicy::Begin(const envs::SpaceSpec& space,
 absl::Status NoisyExpertPolicy::Act(const ContextBatch& context,
                                     const envs::BatchedEnv& oracle,
                                     absl::Span<int32_t> actions) {
-  if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
-  if (absl::Status s = ExpertActionsForAllRows(oracle, expert_, "noisy expert");
-      !s.ok()) {
-    return s;
-  }
+  AD_RETURN_IF_ERROR(CheckActionsSize(context, actions));
+  AD_RETURN_IF_ERROR(ExpertActionsForAllRows(oracle, expert_, "noisy expert"));
   for (int r = 0; r < context.rows(); ++r) {
     SplitMix64& stream = streams_[context.global_row(r)];
     const bool explore = stream.NextUnit() < epsilon_;
@@ -166,11 +167,8 @@ absl::Status HeuristicPolicy::Begin(const envs::SpaceSpec& space,
 absl::Status HeuristicPolicy::Act(const ContextBatch& context,
                                   const envs::BatchedEnv& oracle,
                                   absl::Span<int32_t> actions) {
-  if (absl::Status s = CheckActionsSize(context, actions); !s.ok()) return s;
-  if (absl::Status s = CheckBegun(context, streams_.size(), "heuristic");
-      !s.ok()) {
-    return s;
-  }
+  AD_RETURN_IF_ERROR(
+      CheckActInputs(context, actions, streams_.size(), "heuristic"));
   for (int r = 0; r < context.rows(); ++r) {
     SplitMix64& stream = streams_[context.global_row(r)];
     // The most recent rewarded transition in context, if any.
