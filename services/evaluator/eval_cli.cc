@@ -33,23 +33,48 @@ absl::Status Bad(const std::string& flag, const std::string& value,
       absl::StrFormat("--%s=%s: want %s", flag, value, want));
 }
 
-Setter Int(const std::string& flag, int* out) {
-  return [flag, out](const std::string& v) {
-    return absl::SimpleAtoi(v, out) ? absl::OkStatus()
-                                    : Bad(flag, v, "an integer");
+// absl's parser of a T: SimpleAtoi for integers, SimpleAtod for double.
+template <typename T>
+bool ParseNumber(absl::string_view text, T* out) {
+  return absl::SimpleAtoi(text, out);
+}
+template <>
+bool ParseNumber<double>(absl::string_view text, double* out) {
+  return absl::SimpleAtod(text, out);
+}
+
+// One number; `want` names its kind in the error.
+template <typename T>
+Setter Number(const std::string& flag, T* out, const char* want) {
+  return [flag, out, want](const std::string& v) {
+    return ParseNumber(v, out) ? absl::OkStatus() : Bad(flag, v, want);
   };
+}
+
+// Comma-separated numbers (empty pieces skipped); `want` names the format
+// in the error.
+template <typename T>
+Setter NumberList(const std::string& flag, std::vector<T>* out,
+                  const char* want) {
+  return [flag, out, want](const std::string& v) {
+    out->clear();
+    for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+      T n;
+      if (!ParseNumber(part, &n)) return Bad(flag, v, want);
+      out->push_back(n);
+    }
+    return absl::OkStatus();
+  };
+}
+
+Setter Int(const std::string& flag, int* out) {
+  return Number(flag, out, "an integer");
 }
 Setter Uint64(const std::string& flag, uint64_t* out) {
-  return [flag, out](const std::string& v) {
-    return absl::SimpleAtoi(v, out) ? absl::OkStatus()
-                                    : Bad(flag, v, "a non-negative integer");
-  };
+  return Number(flag, out, "a non-negative integer");
 }
 Setter Double(const std::string& flag, double* out) {
-  return [flag, out](const std::string& v) {
-    return absl::SimpleAtod(v, out) ? absl::OkStatus()
-                                    : Bad(flag, v, "a number");
-  };
+  return Number(flag, out, "a number");
 }
 Setter String(std::string* out) {
   return [out](const std::string& v) {
@@ -64,26 +89,10 @@ Setter List(std::vector<std::string>* out) {
   };
 }
 Setter IntList(const std::string& flag, std::vector<int>* out) {
-  return [flag, out](const std::string& v) {
-    out->clear();
-    for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipEmpty())) {
-      int n;
-      if (!absl::SimpleAtoi(part, &n)) return Bad(flag, v, "integers a,b,c");
-      out->push_back(n);
-    }
-    return absl::OkStatus();
-  };
+  return NumberList(flag, out, "integers a,b,c");
 }
 Setter DoubleList(const std::string& flag, std::vector<double>* out) {
-  return [flag, out](const std::string& v) {
-    out->clear();
-    for (absl::string_view part : absl::StrSplit(v, ',', absl::SkipEmpty())) {
-      double d;
-      if (!absl::SimpleAtod(part, &d)) return Bad(flag, v, "numbers a,b,c");
-      out->push_back(d);
-    }
-    return absl::OkStatus();
-  };
+  return NumberList(flag, out, "numbers a,b,c");
 }
 Setter Bool(const std::string& flag, bool* out) {
   return [flag, out](const std::string& v) {
