@@ -50,11 +50,18 @@ std::string DefaultPlotScript() {
 
 namespace {
 
-// Runs `python script args...` after checking that the script exists and
-// python imports matplotlib; `what` names the input in the errors.
-absl::Status RunPlotScript(const std::string& python, const std::string& script,
+// Checks `options`, then runs `python script args...` (script:
+// options.script, else `default_script`) after checking that the script
+// exists and python imports matplotlib, and logs the `png` it wrote; `what`
+// names the input in the errors.
+absl::Status RunPlotScript(const PlotOptions& options,
+                           const std::string& default_script,
                            const std::vector<std::string>& args,
-                           const std::string& what) {
+                           const std::string& what, const std::string& png) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  const std::string& python = options.python;
+  const std::string script =
+      options.script.empty() ? default_script : options.script;
   if (!std::filesystem::exists(script)) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "plot script %s not found (set --plot_script); %s", script, what));
@@ -77,6 +84,7 @@ absl::Status RunPlotScript(const std::string& python, const std::string& script,
     return absl::InternalError(absl::StrFormat(
         "plot script failed (wait status %d): %s", status, command));
   }
+  LOG(INFO) << "wrote " << png;
   return absl::OkStatus();
 }
 
@@ -85,22 +93,13 @@ absl::Status RunPlotScript(const std::string& python, const std::string& script,
 absl::Status PlotReport(const PlotOptions& options,
                         const std::string& report_json,
                         const std::string& png) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
-  const std::string script =
-      options.script.empty() ? DefaultPlotScript() : options.script;
   std::vector<std::string> args = {report_json, png};
   if (!options.x_axis.empty()) {
     args.push_back("--x");
     args.push_back(options.x_axis);
   }
-  if (absl::Status s =
-          RunPlotScript(options.python, script, args,
-                        absl::StrCat("curves are in ", report_json));
-      !s.ok()) {
-    return s;
-  }
-  LOG(INFO) << "wrote " << png;
-  return absl::OkStatus();
+  return RunPlotScript(options, DefaultPlotScript(), args,
+                       absl::StrCat("curves are in ", report_json), png);
 }
 
 std::string DefaultFramesScript() {
@@ -115,21 +114,12 @@ absl::Status PlotFrames(const PlotOptions& options,
                         const std::vector<std::string>& row_labels,
                         const std::vector<std::string>& cell_labels,
                         const std::string& png) {
-  if (absl::Status s = options.Validate(); !s.ok()) return s;
-  const std::string script =
-      options.script.empty() ? DefaultFramesScript() : options.script;
   std::vector<std::string> args = {frames_npy, png, "--row_labels"};
   args.insert(args.end(), row_labels.begin(), row_labels.end());
   args.push_back("--cell_labels");
   args.insert(args.end(), cell_labels.begin(), cell_labels.end());
-  if (absl::Status s =
-          RunPlotScript(options.python, script, args,
-                        absl::StrCat("frames are in ", frames_npy));
-      !s.ok()) {
-    return s;
-  }
-  LOG(INFO) << "wrote " << png;
-  return absl::OkStatus();
+  return RunPlotScript(options, DefaultFramesScript(), args,
+                       absl::StrCat("frames are in ", frames_npy), png);
 }
 
 }  // namespace ad::evaluator
