@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "services/common/client.h"
 #include "services/common/server.h"
+#include "services/common/test_server.h"
 #include "services/common/unary_call.h"
 
 namespace ad::services {
@@ -24,10 +25,7 @@ class EnvServiceTest : public ::testing::Test {
  protected:
   void StartServer(const EnvServiceImpl::Options& options) {
     service_ = std::make_unique<EnvServiceImpl>(options, *registry_);
-    ServerOptions server_options;
-    server_options.name = "env-test";
-    server_options.metrics_port = -1;
-    auto server = Server::Start(server_options, {service_.get()}, nullptr);
+    auto server = StartTestServer("env-test", service_.get());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     stub_ = ad::v1::EnvService::NewStub(MakeChannel(server_->address()));

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/server.h"
+#include "services/common/test_server.h"
 #include "services/env/env_service.h"
 
 namespace ad::services {
@@ -23,10 +24,7 @@ class RemoteEnvTest : public ::testing::Test {
   void SetUp() override {
     service_ =
         std::make_unique<EnvServiceImpl>(EnvServiceImpl::Options(), *registry_);
-    ServerOptions options;
-    options.name = "env-test";
-    options.metrics_port = -1;
-    auto server = Server::Start(options, {service_.get()}, nullptr);
+    auto server = StartTestServer("env-test", service_.get());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }

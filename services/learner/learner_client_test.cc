@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/common/server.h"
+#include "services/common/test_server.h"
 #include "services/learner/learner_service.h"
 
 namespace ad::services::learner {
@@ -51,11 +52,7 @@ class LearnerClientTest : public ::testing::Test {
     options.checkpoint_dir = dir_;
     options.chunk_bytes = 1024;
     service_ = std::make_unique<LearnerServiceImpl>(options, &registry_);
-    ServerOptions server_options;
-    server_options.name = "learner-test";
-    server_options.port = 0;
-    server_options.metrics_port = -1;
-    auto server = Server::Start(server_options, {service_.get()}, nullptr);
+    auto server = StartTestServer("learner-test", service_.get());
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
   }
