@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <random>
 #include <utility>
 #include <vector>
@@ -39,11 +40,14 @@ class A3cAgent : public SourceAgent {
         values_(actions_.size()),
         probs_(static_cast<size_t>(n_) * num_actions_) {
     std::mt19937_64 init_rng = StreamRng(spec.seed, /*stream=*/1);
-    // Policy head initialised 100x smaller: the first policy is near-uniform.
+    // Policy head initialised policy_init_gain (default 100x) smaller: the
+    // first policy is near-uniform. The value head's bias starts at
+    // value_init (optimistic when > 0).
     net_ = std::make_unique<GroupedMlp>(
         groups_, width_, options.hidden, options.layers,
-        std::vector<GroupedMlp::Head>{{num_actions_, /*gain=*/0.01},
-                                      {/*size=*/1, /*gain=*/1.0}},
+        std::vector<GroupedMlp::Head>{
+            {num_actions_, options.policy_init_gain, /*bias=*/std::nullopt},
+            {/*size=*/1, /*gain=*/1.0, /*bias=*/options.value_init}},
         init_rng);
     optimizer_ = std::make_unique<torch::optim::Adam>(
         net_->parameters(), torch::optim::AdamOptions(options.learning_rate)
@@ -224,6 +228,10 @@ absl::StatusOr<A3cOptions> A3cOptions::FromParams(const SourceParams& p) {
   AD_ASSIGN_OR_RETURN(o.adam_eps, p.Double(kName, "adam_eps", o.adam_eps));
   AD_ASSIGN_OR_RETURN(o.max_grad_norm,
                       p.Double(kName, "max_grad_norm", o.max_grad_norm));
+  AD_ASSIGN_OR_RETURN(o.value_init,
+                      p.Double(kName, "value_init", o.value_init));
+  AD_ASSIGN_OR_RETURN(o.policy_init_gain,
+                      p.Double(kName, "policy_init_gain", o.policy_init_gain));
   AD_ASSIGN_OR_RETURN(int64_t per_learner,
                       p.Int(kName, "actors_per_learner", 0));
   if (per_learner < 0 || per_learner > 100000) {
@@ -264,6 +272,14 @@ absl::Status A3cOptions::Validate() const {
     return absl::InvalidArgumentError(
         "a3c.entropy_cost, value_cost and max_grad_norm must be >= 0 and "
         "adam_eps > 0");
+  }
+  if (!(policy_init_gain >= 0 && policy_init_gain <= 100)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a3c.policy_init_gain is ", policy_init_gain, "; must be in [0, 100]"));
+  }
+  if (!std::isfinite(value_init) || std::abs(value_init) > 1e6) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a3c.value_init is ", value_init, "; must be finite, |v| <= 1e6"));
   }
   if (rollout_len < 1 || hidden < 1 || layers < 1) {
     return absl::InvalidArgumentError(

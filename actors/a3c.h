@@ -22,15 +22,16 @@
 //
 // Network: observations one-hot encoded per component (Dark Room (x, y) -> 18
 // features), `layers` x `hidden` ReLU MLP trunk (3 x 128), a policy head
-// (initialised 100x smaller, so the first policy is near-uniform) and a value
-// head. Episode ends are terminal (no bootstrap): the observation has no
-// clock. Weights are initialised from the agent's seed (thread-safe,
-// reproducible); actions are sampled with a per-task generator.
+// (initialised 100x smaller by default, so the first policy is
+// near-uniform) and a value head. Episode ends are terminal (no bootstrap): the
+// observation has no clock. Weights are initialised from the agent's seed
+// (thread-safe, reproducible); actions are sampled with a per-task generator.
 //
 // Preset keys (prefix "a3c."): learning_rate, discount, gae_lambda,
 // entropy_cost, value_cost, rollout_len, hidden, layers, adam_beta1,
 // adam_beta2, adam_eps, max_grad_norm (0: no clipping; per learner),
-// actors_per_learner (0: all streams share one learner).
+// actors_per_learner (0: all streams share one learner), value_init,
+// policy_init_gain.
 #ifndef AD_ACTORS_A3C_H_
 #define AD_ACTORS_A3C_H_
 
@@ -56,6 +57,19 @@ struct A3cOptions {
   double adam_eps = 1e-6;       // Table 4
   double max_grad_norm = 0;     // 0: no clipping (Table 4 has none)
   int actors_per_learner = 0;   // streams per learner; 0: all streams
+  // Initial output of the value head (its bias; weights drawn as usual).
+  // 0 is the usual critic. A value above what the pre-reward states are
+  // worth is an optimistic critic: every step taken before any reward has
+  // a negative advantage, more so where the critic has already learned the
+  // state is worth nothing, so the policy is pushed away from what it has
+  // tried -- systematic exploration learned from the stream's own zero
+  // rewards (docs/science.md).
+  double value_init = 0;
+  // Init range of the policy head, as a multiple of 1/sqrt(fan_in). The
+  // default 0.01 makes the first policy near-uniform (a random walk); a
+  // gain near 1 gives every learner its own peaked first policy, so
+  // different streams start by walking in different directions.
+  double policy_init_gain = 0.01;
   static absl::StatusOr<A3cOptions> FromParams(const SourceParams& p);
   absl::Status Validate() const;
 };

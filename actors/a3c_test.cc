@@ -1,5 +1,11 @@
 #include "actors/a3c.h"
 
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "actors/grouped_mlp.h"
 #include "actors/source_test_util.h"
 #include "envs/registry.h"
 #include "glog/logging.h"
@@ -110,6 +116,39 @@ TEST(A3cTest, RejectsBadOptionsNamingTheKey) {
   EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(options.status().message().find("a3c.gae_lambda"),
             std::string::npos);
+}
+
+TEST(A3cTest, RejectsBadInitOptionsNamingTheKey) {
+  for (const char* bad :
+       {"a3c.value_init=inf", "a3c.value_init=nan", "a3c.value_init=2e6",
+        "a3c.policy_init_gain=-1", "a3c.policy_init_gain=101"}) {
+    SCOPED_TRACE(bad);
+    SourceParams params;
+    ASSERT_TRUE(params.Override(bad).ok());
+    auto options = A3cOptions::FromParams(params);
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+    const std::string key(bad, std::string_view(bad).find('='));
+    EXPECT_NE(options.status().message().find(key), std::string::npos)
+        << options.status();
+  }
+}
+
+TEST(GroupedMlpTest, HeadBiasStartsAtTheGivenConstantOtherWeightsUnchanged) {
+  std::mt19937_64 rng_a(7), rng_b(7);
+  GroupedMlp plain(/*groups=*/3, /*in=*/4, /*hidden=*/8, /*layers=*/2,
+                   {{5, 0.01, std::nullopt}, {1, 1.0, std::nullopt}}, rng_a);
+  GroupedMlp optimistic(3, 4, 8, 2, {{5, 0.01, std::nullopt}, {1, 1.0, 2.5}},
+                        rng_b);
+  const std::vector<torch::Tensor> p = plain.parameters();
+  const std::vector<torch::Tensor> q = optimistic.parameters();
+  ASSERT_EQ(p.size(), q.size());
+  // Trunk and policy head identical; the value head's weights too; only its
+  // bias ([G, 1, 1], the last parameter) differs, and it is 2.5 everywhere.
+  for (size_t i = 0; i + 1 < p.size(); ++i) {
+    EXPECT_TRUE(torch::equal(p[i], q[i])) << "parameter " << i;
+  }
+  EXPECT_TRUE(torch::allclose(q.back(), torch::full({3, 1, 1}, 2.5f)));
+  EXPECT_FALSE(torch::allclose(p.back(), q.back()));
 }
 
 }  // namespace

@@ -49,7 +49,8 @@ class DqnAgent : public SourceAgent {
         replay_next_(groups_, 0),
         features_(static_cast<size_t>(n_) * width_) {
     std::mt19937_64 init_rng = StreamRng(spec.seed, /*stream=*/1);
-    const std::vector<GroupedMlp::Head> head = {{num_actions_, /*gain=*/1.0}};
+    const std::vector<GroupedMlp::Head> head = {
+        {num_actions_, /*gain=*/1.0, /*bias=*/std::nullopt}};
     online_ = std::make_unique<GroupedMlp>(groups_, width_, options.hidden,
                                            options.layers, head, init_rng);
     target_ = std::make_unique<GroupedMlp>(groups_, width_, options.hidden,

@@ -1,5 +1,6 @@
 #include "actors/grouped_mlp.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ad::actors {
@@ -9,11 +10,11 @@ GroupedMlp::GroupedMlp(int groups, int in, int hidden, int layers,
     : groups_(groups) {
   int width = in;
   for (int i = 0; i < layers; ++i) {
-    trunk_.push_back(MakeLayer(width, hidden, /*gain=*/1.0, rng));
+    trunk_.push_back(MakeLayer(width, hidden, /*gain=*/1.0, std::nullopt, rng));
     width = hidden;
   }
   for (const Head& head : heads) {
-    heads_.push_back(MakeLayer(width, head.size, head.gain, rng));
+    heads_.push_back(MakeLayer(width, head.size, head.gain, head.bias, rng));
   }
 }
 
@@ -56,6 +57,7 @@ void GroupedMlp::CopyFrom(const GroupedMlp& other) {
 }
 
 GroupedMlp::Layer GroupedMlp::MakeLayer(int in, int out, double gain,
+                                        std::optional<double> bias,
                                         std::mt19937_64& rng) const {
   const double bound = gain / std::sqrt(static_cast<double>(in));
   std::uniform_real_distribution<float> dist(static_cast<float>(-bound),
@@ -69,6 +71,8 @@ GroupedMlp::Layer GroupedMlp::MakeLayer(int in, int out, double gain,
     for (int k = 0; k < out; ++k)
       b[static_cast<size_t>(g) * out + k] = dist(rng);
   }
+  if (bias.has_value())
+    std::fill(b.begin(), b.end(), static_cast<float>(*bias));
   Layer layer;
   layer.weight = torch::from_blob(w.data(), {groups_, out, in}, torch::kFloat32)
                      .clone()

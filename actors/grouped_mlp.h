@@ -20,6 +20,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -30,6 +31,10 @@ class GroupedMlp {
   struct Head {
     int size = 1;       // outputs
     double gain = 1.0;  // init range +-(gain / sqrt(fan_in))
+    // When set, every bias of this head starts at this constant instead of
+    // the uniform draw (e.g. an optimistic critic). The draw still happens,
+    // so the other weights do not depend on it.
+    std::optional<double> bias;
   };
 
   GroupedMlp(int groups, int in, int hidden, int layers,
@@ -55,7 +60,8 @@ class GroupedMlp {
     torch::Tensor weight;  // [G, out, in]
     torch::Tensor bias;    // [G, 1, out]
   };
-  Layer MakeLayer(int in, int out, double gain, std::mt19937_64& rng) const;
+  Layer MakeLayer(int in, int out, double gain, std::optional<double> bias,
+                  std::mt19937_64& rng) const;
   static torch::Tensor Apply(const Layer& layer, const torch::Tensor& x);
 
   int64_t groups_;
