@@ -179,6 +179,7 @@ const std::vector<Field>& Fields() {
       MakeString("data.split", AD_MEMBER(data.split)),
       MakeString("data.source", AD_MEMBER(data.source)),
       MakeInt("data.episode_stride", AD_MEMBER(data.episode_stride)),
+      MakeInt("data.discovery_episodes", AD_MEMBER(data.discovery_episodes)),
       MakeInt("data.prefetch_batches", AD_MEMBER(data.prefetch_batches)),
       MakeInt("data.min_transitions", AD_MEMBER(data.min_transitions)),
   };
@@ -324,6 +325,8 @@ absl::Status DataOptions::Validate() const {
                       "\"train\": the learner never samples held-out tasks");
   }
   AD_RETURN_IF_ERROR(CheckAtLeast("data.episode_stride", episode_stride, 1));
+  AD_RETURN_IF_ERROR(
+      CheckInRange("data.discovery_episodes", discovery_episodes, 0, 65536));
   AD_RETURN_IF_ERROR(
       CheckInRange("data.prefetch_batches", prefetch_batches, 1, 1024));
   return absl::OkStatus();

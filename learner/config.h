@@ -88,8 +88,11 @@ struct DataOptions {
   // Always "train": the learner must never see a held-out task. The key
   // exists so that a preset saying anything else fails loudly.
   std::string split = "train";
-  std::string source;            // source algorithm filter; empty: any
-  int episode_stride = 1;        // keep every k-th episode (1: all)
+  std::string source;      // source algorithm filter; empty: any
+  int episode_stride = 1;  // keep every k-th episode (1: all)
+  // Keep the m episodes up to each history's first reward and restart the
+  // stride there (storage/window_sampler.h); 0: plain subsampling.
+  int discovery_episodes = 0;
   int prefetch_batches = 4;      // batches the background thread keeps ready
   uint64_t min_transitions = 0;  // store waits until this much data exists
 

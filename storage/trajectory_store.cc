@@ -226,6 +226,9 @@ absl::Status TrajectoryStore::LoadIndex() {
                             if (episode != h.episode_ends.size()) {
                               return absl::DataLossError("episode gap");
                             }
+                            if (ret > 0 && h.first_rewarded < 0) {
+                              h.first_rewarded = static_cast<int64_t>(episode);
+                            }
                             h.episode_ends.push_back(end);
                             return absl::OkStatus();
                           }));
@@ -441,6 +444,7 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
   rocksdb::WriteBatch batch;
   const uint64_t first = record.length;
   std::vector<uint64_t> new_episode_ends;
+  int64_t first_rewarded = -1;  // among the episodes this chunk completes
   if (n > 0) {
     const std::string key = ks::HistoryKey(request.history_id, first);
     AD_RETURN_IF_ERROR(FromRocksDbStatus(
@@ -459,6 +463,9 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
                       ks::EncodeEpisode(end, record.open_return)),
             "batching episode"));
         new_episode_ends.push_back(end);
+        if (record.open_return > 0 && first_rewarded < 0) {
+          first_rewarded = static_cast<int64_t>(record.episodes);
+        }
         ++record.episodes;
         record.open_return = 0;
       }
@@ -496,6 +503,7 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
       state.record = record;
       if (n > 0) state.chunk_starts.push_back(first);
       state.episode_ends = std::move(new_episode_ends);
+      state.first_rewarded = first_rewarded;
       AddHistoryLocked(std::move(state));
       if (pin_env) env_shapes_[record.env] = ShapeOf(record);
     } else {
@@ -503,6 +511,7 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
       if (n > 0) h.chunk_starts.push_back(first);
       h.episode_ends.insert(h.episode_ends.end(), new_episode_ends.begin(),
                             new_episode_ends.end());
+      if (h.first_rewarded < 0) h.first_rewarded = first_rewarded;
       h.record = record;
       total_transitions_ += n;
       if (record.complete) ++complete_histories_;
@@ -565,6 +574,7 @@ absl::StatusOr<HistoryRecord> TrajectoryStore::DeleteHistory(
     h.deleted = true;
     h.chunk_starts = {};
     h.episode_ends = {};
+    h.first_rewarded = -1;
     by_id_.erase(record.history_id);
     auto task = tasks_.find(TaskKey(record.env, record.task_id));
     if (task != tasks_.end()) {
@@ -831,14 +841,13 @@ bool TrajectoryStore::WaitForProgress(uint64_t min_appended,
 }
 
 void TrajectoryStore::VisitHistories(
-    absl::FunctionRef<void(uint32_t, const HistoryRecord&,
-                           absl::Span<const uint64_t>)>
+    absl::FunctionRef<void(uint32_t, const HistoryRecord&, const EpisodeIndex&)>
         fn) const {
   absl::ReaderMutexLock lock(&mu_);
   for (uint32_t i = 0; i < histories_.size(); ++i) {
     const HistoryState& h = *histories_[i];
     if (h.deleted || h.off_shape) continue;
-    fn(i, h.record, h.episode_ends);
+    fn(i, h.record, EpisodeIndex{h.episode_ends, h.first_rewarded});
   }
 }
 

@@ -229,14 +229,19 @@ class TrajectoryStore {
                        absl::Time deadline) const
       ABSL_LOCKS_EXCLUDED(progress_mu_);
 
-  // Calls fn(index, record, episode_ends) for every live history (deleted
-  // ones and ones off their env's pinned shape are skipped), under a shared
+  // A history's episode index as the sampler sees it.
+  struct EpisodeIndex {
+    absl::Span<const uint64_t> ends;  // ends[i]: one past episode i's end
+    // The first completed episode with a positive return; -1 if none yet.
+    int64_t first_rewarded = -1;
+  };
+  // Calls fn(index, record, episodes) for every live history (deleted ones
+  // and ones off their env's pinned shape are skipped), under a shared
   // lock: fn must not call back into the store. `index` is the history's
-  // dense in-process number for CopyTransitions; episode_ends[i] is one past
-  // the last transition of episode i.
+  // dense in-process number for CopyTransitions.
   void VisitHistories(
       absl::FunctionRef<void(uint32_t index, const HistoryRecord& record,
-                             absl::Span<const uint64_t> episode_ends)>
+                             const EpisodeIndex& episodes)>
           fn) const ABSL_LOCKS_EXCLUDED(mu_);
   // Copies transitions [begin, begin + count) of history `index` into
   // `dst` (count * obs_dim obs values, count of each other array), through
@@ -254,6 +259,9 @@ class TrajectoryStore {
     HistoryRecord record;                // episode_returns stays empty
     std::vector<uint64_t> chunk_starts;  // first transition of each chunk
     std::vector<uint64_t> episode_ends;  // one past each episode's end
+    // First completed episode with a positive return, -1 if none: derived
+    // from the episode index (at Open and on append), not stored twice.
+    int64_t first_rewarded = -1;
     bool deleted = false;    // by DeleteHistory; the slot is never reused
     bool off_shape = false;  // disagrees with its env's pin (older stores)
   };

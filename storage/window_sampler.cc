@@ -32,6 +32,11 @@ absl::Status WindowSampler::Options::Validate() const {
                                                    "; must lie in [1, ",
                                                    kMaxBatchSize, "]"));
   }
+  if (discovery_episodes > kMaxDiscoveryEpisodes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("discovery_episodes is ", discovery_episodes,
+                     "; must lie in [0, ", kMaxDiscoveryEpisodes, "]"));
+  }
   if (refresh_interval < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("refresh_interval must be >= 0");
   }
@@ -42,6 +47,25 @@ absl::StatusOr<std::unique_ptr<WindowSampler>> WindowSampler::Create(
     const TrajectoryStore* store, const Options& options) {
   AD_RETURN_IF_ERROR(options.Validate());
   return std::unique_ptr<WindowSampler>(new WindowSampler(store, options));
+}
+
+std::vector<size_t> KeptEpisodes(size_t episodes, uint32_t stride,
+                                 uint32_t discovery_episodes,
+                                 int64_t first_rewarded) {
+  std::vector<size_t> kept;
+  stride = std::max<uint32_t>(stride, 1);
+  if (discovery_episodes == 0 || first_rewarded < 0 ||
+      static_cast<uint64_t>(first_rewarded) >= episodes) {
+    for (size_t e = 0; e < episodes; e += stride) kept.push_back(e);
+    return kept;
+  }
+  const size_t d = static_cast<size_t>(first_rewarded);
+  const size_t dense_from =
+      d + 1 > discovery_episodes ? d + 1 - discovery_episodes : 0;
+  for (size_t e = 0; e < dense_from; e += stride) kept.push_back(e);
+  for (size_t e = dense_from; e <= d; ++e) kept.push_back(e);
+  for (size_t e = d + stride; e < episodes; e += stride) kept.push_back(e);
+  return kept;
 }
 
 WindowSampler::WindowSampler(const TrajectoryStore* store,
@@ -70,7 +94,8 @@ absl::Status WindowSampler::Refresh(bool force) {
   longest_ = 0;
   view_error_ = absl::OkStatus();
   store_->VisitHistories([&](uint32_t index, const HistoryRecord& r,
-                             absl::Span<const uint64_t> episode_ends) {
+                             const TrajectoryStore::EpisodeIndex& episodes) {
+    const absl::Span<const uint64_t> episode_ends = episodes.ends;
     if (!f.env.empty() && r.env != f.env) return;
     if (!listed.empty()) {
       auto it = listed.find(r.task_id);
@@ -99,7 +124,9 @@ absl::Status WindowSampler::Refresh(bool force) {
     if (stride == 1) {
       c.length = r.length;
     } else {
-      for (size_t e = 0; e < episode_ends.size(); e += stride) {
+      for (size_t e :
+           KeptEpisodes(episode_ends.size(), stride,
+                        options_.discovery_episodes, episodes.first_rewarded)) {
         const uint64_t begin = e == 0 ? 0 : episode_ends[e - 1];
         c.segments.push_back(Segment{begin, episode_ends[e] - begin, c.length});
         c.length += episode_ends[e] - begin;

@@ -18,6 +18,15 @@
 // experiment. `starts` then reports the original index of a window's first
 // transition.
 //
+// Discovery anchoring (`discovery_episodes` m > 0, with k > 1): plain
+// subsampling drops the episode in which a source first found a reward
+// (its "discovery") from most histories, so a window shows behaviour that
+// improved for no reason visible in it. With m > 0, a history whose first
+// rewarded episode (positive return) is d keeps every k-th episode before
+// d - m + 1, then every one of the m episodes d - m + 1 .. d, then d + k,
+// d + 2k, ... (the stride restarts at the discovery). A history with no
+// rewarded episode is subsampled as without m.
+//
 // The sampler keeps a view of the matching histories (index, length,
 // kept-episode segments) and refreshes it when the store changed and
 // `refresh_interval` passed, so growing histories are picked up while
@@ -64,10 +73,18 @@ struct WindowBatch {
                                  // its history (original numbering)
 };
 
+// The episodes (indices, ascending) that subsampling keeps of a history with
+// `episodes` completed episodes whose first rewarded one is
+// `first_rewarded` (-1: none), as described above.
+std::vector<size_t> KeptEpisodes(size_t episodes, uint32_t stride,
+                                 uint32_t discovery_episodes,
+                                 int64_t first_rewarded);
+
 class WindowSampler {
  public:
   static constexpr uint32_t kMaxWindowLen = 1 << 16;
   static constexpr uint32_t kMaxBatchSize = 1 << 16;
+  static constexpr uint32_t kMaxDiscoveryEpisodes = 1 << 16;
 
   struct Options {
     WindowFilter filter;
@@ -79,6 +96,9 @@ class WindowSampler {
     // what an uninterrupted sampler would have drawn (same stored data).
     uint64_t first_batch = 0;
     uint32_t episode_stride = 1;  // keep every k-th episode; 0 or 1: all
+    // Episodes kept whole up to each history's first reward (see above);
+    // 0: off. At most kMaxDiscoveryEpisodes.
+    uint32_t discovery_episodes = 0;
     // Longest time a view of growing histories is reused.
     absl::Duration refresh_interval = absl::Milliseconds(200);
 

@@ -3,7 +3,9 @@
 #include <glog/logging.h>
 #include <gtest/gtest.h>
 
+#include <set>
 #include <thread>
+#include <vector>
 
 #include "storage/test_util.h"
 
@@ -234,6 +236,94 @@ TEST_F(WindowSamplerTest, SubsamplingKeepsWholeEpisodes) {
     EXPECT_EQ(batch.starts[w],
               static_cast<uint64_t>(batch.transitions.obs[2 * row + 1]));
   }
+}
+
+TEST(KeptEpisodesTest, MatchesTheDefinitionEpisodeByEpisode) {
+  // Oracle: the rule of window_sampler.h, asked of each episode on its own.
+  auto kept = [](size_t e, uint32_t k, uint32_t m, int64_t d) {
+    if (m == 0 || d < 0) return e % k == 0;
+    const int64_t ei = static_cast<int64_t>(e);
+    const int64_t dense_from = d - static_cast<int64_t>(m) + 1;
+    if (ei < dense_from) return e % k == 0;
+    if (ei <= d) return true;
+    return (ei - d) % k == 0;
+  };
+  for (size_t n : {0, 1, 5, 40}) {
+    for (uint32_t k : {1u, 2u, 3u, 8u}) {
+      for (uint32_t m : {0u, 1u, 3u, 50u}) {
+        for (int64_t d : {-1, 0, 2, 7, 39}) {
+          if (d >= static_cast<int64_t>(n)) continue;
+          std::vector<size_t> expected;
+          for (size_t e = 0; e < n; ++e) {
+            if (kept(e, k, m, d)) expected.push_back(e);
+          }
+          EXPECT_EQ(KeptEpisodes(n, k, m, d), expected)
+              << "n " << n << " k " << k << " m " << m << " d " << d;
+        }
+      }
+    }
+  }
+}
+
+TEST_F(WindowSamplerTest, DiscoveryAnchoringKeepsTheFirstRewardedEpisode) {
+  // 30 episodes of 10 steps; only episodes 13 and later pay. Stride 4 with
+  // m = 3 keeps 0, 4, 8 (before 11), 11, 12, 13 (up to the discovery), then
+  // 17, 21, 25, 29. The discovery falls inside a chunk (chunks of 7).
+  const uint64_t kEpisodes = 30, kLen = 10, kFirstPaid = 13;
+  const std::set<int> expected = {0, 4, 8, 11, 12, 13, 17, 21, 25, 29};
+  HistoryRecord meta = MakeMeta("");
+  meta.history_id = "h";
+  uint64_t seq = 0;
+  for (uint64_t at = 0; at < kEpisodes * kLen; at += 7, ++seq) {
+    const uint64_t n = std::min<uint64_t>(7, kEpisodes * kLen - at);
+    Transitions t = MakeTransitions(0, at, n, kLen);
+    for (uint64_t i = 0; i < n; ++i) {
+      if ((at + i) / kLen < kFirstPaid) t.rewards[i] = 0;
+    }
+    TrajectoryStore::AppendRequest request;
+    request.history_id = "h";
+    request.seq = seq;
+    request.meta = &meta;
+    request.chunk = t.view();
+    request.final = at + n == kEpisodes * kLen;
+    ASSERT_TRUE(store_->Append(request).ok());
+  }
+  WindowSampler::Options options;
+  options.window_len = 20;
+  options.batch_size = 300;
+  options.episode_stride = 4;
+  options.discovery_episodes = 3;
+  auto check = [&] {
+    auto sampler = Sampler(options);
+    ASSERT_TRUE(Ready(*sampler).ok());
+    EXPECT_EQ(sampler->matching_transitions(), expected.size() * kLen);
+    WindowBatch batch;
+    ASSERT_TRUE(sampler->Next(&batch).ok());
+    std::set<int> seen;
+    for (size_t i = 0; i < batch.transitions.actions.size(); ++i) {
+      const int episode = batch.transitions.obs[2 * i + 1] / kLen;
+      ASSERT_TRUE(expected.count(episode)) << "episode " << episode;
+      seen.insert(episode);
+    }
+    EXPECT_EQ(seen, expected);  // 300 windows reach every kept episode
+  };
+  check();
+  // The first rewarded episode is rebuilt from the episode index on Open.
+  store_.reset();
+  TrajectoryStore::Options reopen;
+  reopen.path = dir_.path();
+  reopen.block_cache_bytes = 16 << 20;
+  reopen.write_buffer_bytes = 4 << 20;
+  reopen.chunk_cache_bytes = 1 << 20;
+  auto store = TrajectoryStore::Open(reopen);
+  ASSERT_TRUE(store.ok()) << store.status();
+  store_ = std::move(store).value();
+  check();
+  // Without anchoring: plain every-4th.
+  options.discovery_episodes = 0;
+  auto plain = Sampler(options);
+  ASSERT_TRUE(Ready(*plain).ok());
+  EXPECT_EQ(plain->matching_transitions(), 8 * kLen);  // 0, 4, ..., 28
 }
 
 TEST_F(WindowSamplerTest, ExplainsWhyNothingCanBeSampled) {

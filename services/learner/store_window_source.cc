@@ -95,6 +95,7 @@ ad::v1::SampleWindowsRequest StoreWindowSource::StreamRequest(
       static_cast<uint64_t>(options_.request.first_batch + batches_received);
   r.set_seed(HashSeed(options_.request.seed ^ HashSeed(index)));
   r.set_episode_stride(options_.data.episode_stride);
+  r.set_discovery_episodes(options_.data.discovery_episodes);
   r.set_min_transitions(options_.data.min_transitions);
   return r;
 }

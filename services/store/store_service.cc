@@ -235,6 +235,7 @@ absl::Status StoreServiceImpl::Sample(
   sampler_options.seed = request.seed();
   sampler_options.first_batch = request.first_batch();
   sampler_options.episode_stride = request.episode_stride();
+  sampler_options.discovery_episodes = request.discovery_episodes();
   AD_ASSIGN_OR_RETURN(std::unique_ptr<storage::WindowSampler> sampler,
                       storage::WindowSampler::Create(store_, sampler_options));
   AD_RETURN_IF_ERROR(
