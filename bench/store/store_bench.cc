@@ -179,12 +179,21 @@ double AppendInProcess(TrajectoryStore& store, const std::string& prefix,
 std::vector<ad::actors::TransitionChunk> WireChunks(uint64_t n,
                                                     uint64_t chunk_len) {
   std::vector<ad::actors::TransitionChunk> chunks;
+  float open_return = 0;  // of the episode running across chunk boundaries
   for (uint64_t c = 0; c < n; ++c) {
     ad::actors::TransitionChunk chunk;
     chunk.seq = c;
     chunk.first = c * chunk_len;
-    services::store::ToProto(Darkroom(1, c * chunk_len, chunk_len).view(),
-                             &chunk.transitions);
+    const auto transitions = Darkroom(1, c * chunk_len, chunk_len);
+    services::store::ToProto(transitions.view(), &chunk.transitions);
+    // One return per episode the chunk completes, as an actor reports them.
+    for (uint64_t i = 0; i < chunk_len; ++i) {
+      open_return += transitions.rewards[i];
+      if (transitions.dones[i] != 0) {
+        chunk.episode_returns.push_back(open_return);
+        open_return = 0;
+      }
+    }
     chunks.push_back(std::move(chunk));
   }
   return chunks;
