@@ -174,11 +174,17 @@ absl::StatusOr<TaskRunResult> RunTask(const TaskRunOptions& options,
     std::swap(obs, next_obs);
   }
   if (!status.ok() || stopped) {
-    // Keep what was recorded: send the buffers as non-final chunks.
-    for (HistoryRecorder& r : recorders) {
-      absl::Status s = r.Finish(/*complete=*/false);
-      if (!s.ok())
-        LOG(WARNING) << "flushing " << r.meta().history_id() << ": " << s;
+    // Stopped: keep what was recorded, sending the buffers as non-final
+    // chunks. Failed (env or sink lost): drop the unsent tails instead. The
+    // run is redone from the start, and a short chunk sent now would take
+    // the seq that the redone run fills with a whole chunk, which the store
+    // refuses as a different chunking of the history.
+    if (status.ok()) {
+      for (HistoryRecorder& r : recorders) {
+        absl::Status s = r.Finish(/*complete=*/false);
+        if (!s.ok())
+          LOG(WARNING) << "flushing " << r.meta().history_id() << ": " << s;
+      }
     }
     if (!status.ok()) {
       return absl::Status(status.code(),

@@ -7,7 +7,10 @@
 // several tasks at once on a thread pool). It polls `stop` once per batched
 // step: on stop it sends what each recorder holds as an ordinary (non-final)
 // chunk, so interrupted histories stay incomplete in the sink, and returns
-// CANCELLED. The environment comes from an EnvFactory, so the same loop runs
+// CANCELLED. On an error (env, agent or sink) it sends nothing more: the
+// unsent partial chunks are dropped, so that a rerun of the task, which
+// regenerates the same histories in whole chunks, continues them in the
+// store. The environment comes from an EnvFactory, so the same loop runs
 // against in-process envs or the env service.
 #ifndef AD_ACTORS_TASK_RUNNER_H_
 #define AD_ACTORS_TASK_RUNNER_H_

@@ -108,6 +108,26 @@ TEST(TrajectoryStoreTest, RetriedChunkIsAcknowledgedAsDuplicate) {
   EXPECT_EQ(store->GetHistory("h1")->length, 20u);
 }
 
+TEST(TrajectoryStoreTest, ResentSeqOfAnotherSizeIsRejectedNotADuplicate) {
+  // A writer flushed a short chunk 1 (stopped mid-chunk), then a restarted
+  // writer regenerates the history in whole chunks: its chunk 1 is not the
+  // stored one, and acknowledging it as a duplicate would lose transitions.
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  ASSERT_TRUE(AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10)).ok());
+  ASSERT_TRUE(AppendChunk(*store, "h1", 1, MakeTransitions(1, 10, 4)).ok());
+  EXPECT_TRUE(
+      AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 10))->duplicate);
+  auto longer = AppendChunk(*store, "h1", 1, MakeTransitions(1, 10, 10));
+  EXPECT_EQ(longer.status().code(), absl::StatusCode::kFailedPrecondition)
+      << longer.status();
+  EXPECT_EQ(
+      AppendChunk(*store, "h1", 0, MakeTransitions(1, 0, 7)).status().code(),
+      absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store->GetHistory("h1")->length, 14u);
+  EXPECT_EQ(store->GetStats().transitions, 14u);
+}
+
 TEST(TrajectoryStoreTest, RejectsOutOfOrderAndUnknownContinuations) {
   TempDir dir;
   auto store = OpenOrDie(dir.path());

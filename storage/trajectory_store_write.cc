@@ -49,11 +49,21 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
   // Current state of the history (stable while we hold its append stripe).
   HistoryRecord record;
   bool exists = false;
+  uint64_t stored_len = 0;  // transitions of the stored chunk `request.seq`
   {
     absl::ReaderMutexLock lock(&mu_);
     if (auto it = by_id_.find(request.history_id); it != by_id_.end()) {
       exists = true;
-      record = histories_[it->second]->record;
+      const HistoryState& h = *histories_[it->second];
+      record = h.record;
+      // Only the final chunk may be empty, so the non-empty chunks are the
+      // first chunk_starts.size() seqs.
+      if (request.seq < h.chunk_starts.size()) {
+        const uint64_t end = request.seq + 1 < h.chunk_starts.size()
+                                 ? h.chunk_starts[request.seq + 1]
+                                 : record.length;
+        stored_len = end - h.chunk_starts[request.seq];
+      }
     }
   }
 
@@ -88,6 +98,16 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
             BoundedEcho(record.env), "', task '", BoundedEcho(record.task_id),
             "', source '", BoundedEcho(record.source), "')"));
       }
+    }
+    // A retry resends the same chunk. One of another size is a different
+    // chunking of the history (e.g. a restarted writer that flushed a short
+    // chunk before and now regenerates whole ones): acknowledging it would
+    // silently lose or shift transitions.
+    if (request.chunk.size() != stored_len) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "seq ", request.seq, " of history '", id_echo, "' was stored with ",
+          stored_len, " transitions; this chunk has ", request.chunk.size(),
+          " (a different chunking of the history)"));
     }
     return AppendResult{request.seq, record.length, /*duplicate=*/true};
   } else if (request.seq > record.next_seq) {
