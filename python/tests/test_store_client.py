@@ -154,22 +154,34 @@ class StoreClientTest(unittest.TestCase):
 
     def test_resent_seq_is_acknowledged_as_duplicate(self):
         # The store's side of the guarantee, on the wire: the same
-        # (history id, seq) twice is written once.
+        # (history id, seq) twice is written once; a resend that chunks
+        # the history differently is refused, not taken for a duplicate.
         meta = make_meta("raw")
-        arrays = random_history(50, seed=5)
-        info = self.store.append_history(meta, *arrays, complete=False)
+        obs, actions, rewards, dones = random_history(50, seed=5)
+        info = self.store.append_history(meta, obs, actions, rewards, dones,
+                                         complete=False)
         self.assertEqual(info.length, 50)
-        request = store_pb2.AppendRequest(history_id=meta["history_id"], seq=0)
-        request.meta.CopyFrom(_validate.meta(meta))
-        request.chunk.obs_dim = 2
-        request.chunk.obs.extend([0, 0])
-        request.chunk.actions.append(0)
-        request.chunk.rewards.append(0.0)
-        request.chunk.dones = b"\0"
-        acks = list(self.store.stub.Append(iter([request]), timeout=20))
+
+        def seq0(n):
+            request = store_pb2.AppendRequest(history_id=meta["history_id"],
+                                              seq=0)
+            request.meta.CopyFrom(_validate.meta(meta))
+            request.chunk.obs_dim = 2
+            request.chunk.obs.extend(int(v) for v in obs[:n].reshape(-1))
+            request.chunk.actions.extend(int(a) for a in actions[:n])
+            request.chunk.rewards.extend(float(r) for r in rewards[:n])
+            request.chunk.dones = bytes(dones[:n])
+            return request
+
+        acks = list(self.store.stub.Append(iter([seq0(50)]), timeout=20))
         self.assertEqual(len(acks), 1)
         self.assertTrue(acks[0].duplicate)
         self.assertEqual(acks[0].length, 50)
+        with self.assertRaises(grpc.RpcError) as raised:
+            list(self.store.stub.Append(iter([seq0(1)]), timeout=20))
+        self.assertEqual(raised.exception.code(),
+                         grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("different chunking", raised.exception.details())
         self.assertEqual(self.store.history_meta(meta["history_id"]).length,
                          50)
 
