@@ -226,12 +226,12 @@ KEY_METRICS=(
   'sum(ad_learner_step)'
   'sum(ad_evaluator_watch_evaluations_total)'
 )
-declare -A FIRST
+declare -A FIRST=()
 for q in "${KEY_METRICS[@]}"; do
   FIRST[$q]=$(prom "$q")
   [[ -n ${FIRST[$q]} ]] || fail "Prometheus has no $q"
 done
-declare -A ROSE
+declare -A ROSE=()  # set (empty), or ${#ROSE[@]} is unbound under set -u
 # Each metric must exceed its first value at least once within 90 s.
 deadline=$(($(date +%s) + 90))
 while :; do
