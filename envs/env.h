@@ -38,6 +38,9 @@ struct SpaceSpec {
   int num_actions = 0;            // actions are 0 .. num_actions-1
   int episode_len = 0;            // steps per episode
   std::string description;        // the rules, for humans
+  // Observations travel as bytes on the wire and in the store (pixels):
+  // every obs_high[i] <= 256. See ad.v1.SpaceSpec.obs_bytes.
+  bool obs_bytes = false;
 };
 
 // Where one batched step writes its results; every span has one entry per

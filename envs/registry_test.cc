@@ -28,12 +28,14 @@ TEST(RegistryTest, EveryFamilyHasItsTasksAndSpaces) {
     int obs_dim;
     int num_actions;
     int episode_len;
+    bool obs_bytes;
   };
-  for (const Expected& e : {Expected{"darkroom", 81, 2, 5, 20},
-                            Expected{"darkroom_hard", 289, 2, 5, 20},
-                            Expected{"key_to_door", 6561, 2, 5, 50},
-                            Expected{"bandit", 2000, 1, 10, 1},
-                            Expected{"watermaze", 640, 72 * 96 * 3, 8, 50}}) {
+  for (const Expected& e :
+       {Expected{"darkroom", 81, 2, 5, 20, false},
+        Expected{"darkroom_hard", 289, 2, 5, 20, false},
+        Expected{"key_to_door", 6561, 2, 5, 50, false},
+        Expected{"bandit", 2000, 1, 10, 1, false},
+        Expected{"watermaze", 640, 72 * 96 * 3, 8, 50, true}}) {
     SCOPED_TRACE(e.name);
     absl::StatusOr<const EnvFamily*> family = FindFamily(e.name);
     ASSERT_TRUE(family.ok()) << family.status();
@@ -44,6 +46,10 @@ TEST(RegistryTest, EveryFamilyHasItsTasksAndSpaces) {
     EXPECT_EQ(space.num_actions, e.num_actions);
     EXPECT_EQ(space.episode_len, e.episode_len);
     EXPECT_FALSE(space.description.empty());
+    EXPECT_EQ(space.obs_bytes, e.obs_bytes);
+    if (space.obs_bytes) {  // every component must fit a byte
+      for (int32_t high : space.obs_high) ASSERT_LE(high, 256);
+    }
     const std::vector<std::string> tasks = (*family)->AllTasks();
     EXPECT_EQ(tasks.size(), e.num_tasks);
     EXPECT_EQ(std::set<std::string>(tasks.begin(), tasks.end()).size(),

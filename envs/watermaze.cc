@@ -420,6 +420,7 @@ WatermazeFamily::WatermazeFamily() {
   space_.obs_high.assign(kWatermazeFrameBytes, 256);
   space_.num_actions = kWatermazeNumActions;
   space_.episode_len = kWatermazeEpisodeLen;
+  space_.obs_bytes = true;
   space_.description = absl::StrFormat(
       "first-person view of a circular pool (radius 1) with a hidden platform "
       "(radius %.2f); observation %dx%dx%d RGB pixels (row-major, one int32 "
