@@ -16,6 +16,7 @@ std::optional<FamilySpace> KnownFamilySpace(absl::string_view env) {
   space.shape.obs_dim = static_cast<uint32_t>(spec.obs_dim);
   space.shape.num_actions = static_cast<uint32_t>(spec.num_actions);
   space.obs_high = spec.obs_high;
+  space.obs_bytes = spec.obs_bytes;
   return space;
 }
 

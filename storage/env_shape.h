@@ -40,6 +40,7 @@ inline EnvShape ShapeOf(const HistoryRecord& record) {
 struct FamilySpace {
   EnvShape shape;
   std::vector<int32_t> obs_high;  // component i lies in [0, obs_high[i])
+  bool obs_bytes = false;         // every obs_high <= 256: chunks store bytes
 };
 
 // The space of the family called `env`, or nullopt when `env` is not a

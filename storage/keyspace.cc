@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/obs_bytes.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "the store's value encoding assumes a little-endian host");
@@ -13,7 +14,6 @@ namespace ad::storage::keyspace {
 namespace {
 
 constexpr uint8_t kRecordVersion = 1;
-constexpr uint8_t kChunkVersion = 1;
 // version u8, pad u8[3], obs_dim u32, seq u64, count u64.
 constexpr size_t kChunkHeaderBytes = 24;
 
@@ -194,16 +194,36 @@ absl::Status DecodeRecord(absl::string_view value, HistoryRecord* r) {
   return absl::OkStatus();
 }
 
-std::string EncodeChunk(uint64_t seq, const TransitionsView& t) {
+// Bytes per observation component of a chunk version; 0 if unknown.
+uint64_t ObsWidth(uint8_t version) {
+  switch (version) {
+    case static_cast<uint8_t>(ChunkObs::kInt32):
+      return 4;
+    case static_cast<uint8_t>(ChunkObs::kBytes):
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+std::string EncodeChunk(uint64_t seq, const TransitionsView& t, ChunkObs obs) {
   const uint64_t n = t.size();
+  const uint8_t version = static_cast<uint8_t>(obs);
+  const size_t obs_bytes = t.obs.size() * ObsWidth(version);
   std::string out;
-  out.reserve(kChunkHeaderBytes + t.obs.size() * 4 + n * 9);
-  PutRaw<uint8_t>(&out, kChunkVersion);
+  out.reserve(kChunkHeaderBytes + obs_bytes + n * 9);
+  PutRaw<uint8_t>(&out, version);
   out.append(3, '\0');
   PutRaw<uint32_t>(&out, t.obs_dim);
   PutRaw<uint64_t>(&out, seq);
   PutRaw<uint64_t>(&out, n);
-  out.append(reinterpret_cast<const char*>(t.obs.data()), t.obs.size() * 4);
+  if (obs == ChunkObs::kBytes) {
+    const size_t at = out.size();
+    out.resize(at + obs_bytes);
+    ObsToBytes(t.obs, reinterpret_cast<uint8_t*>(out.data() + at));
+  } else {
+    out.append(reinterpret_cast<const char*>(t.obs.data()), obs_bytes);
+  }
   out.append(reinterpret_cast<const char*>(t.actions.data()), n * 4);
   out.append(reinterpret_cast<const char*>(t.rewards.data()), n * 4);
   out.append(reinterpret_cast<const char*>(t.dones.data()), n);
@@ -212,8 +232,9 @@ std::string EncodeChunk(uint64_t seq, const TransitionsView& t) {
 
 absl::Status DecodeChunk(absl::string_view value, uint64_t* seq,
                          Transitions* t) {
-  if (value.size() < kChunkHeaderBytes ||
-      static_cast<uint8_t>(value[0]) != kChunkVersion) {
+  const uint64_t width =
+      value.empty() ? 0 : ObsWidth(static_cast<uint8_t>(value[0]));
+  if (value.size() < kChunkHeaderBytes || width == 0) {
     return Corrupt("chunk header");
   }
   uint32_t obs_dim = 0;
@@ -221,13 +242,21 @@ absl::Status DecodeChunk(absl::string_view value, uint64_t* seq,
   std::memcpy(&obs_dim, value.data() + 4, 4);
   std::memcpy(seq, value.data() + 8, 8);
   std::memcpy(&n, value.data() + 16, 8);
-  const uint64_t expected =
-      kChunkHeaderBytes + n * static_cast<uint64_t>(obs_dim) * 4 + n * 9;
-  if (obs_dim == 0 || value.size() != expected) return Corrupt("chunk body");
+  // Bounds n before multiplying, so a corrupt count cannot overflow.
+  const uint64_t body = value.size() - kChunkHeaderBytes;
+  if (obs_dim == 0 || n > body / 9 ||
+      body != n * static_cast<uint64_t>(obs_dim) * width + n * 9) {
+    return Corrupt("chunk body");
+  }
   t->Resize(obs_dim, n);
   const char* p = value.data() + kChunkHeaderBytes;
-  std::memcpy(t->obs.data(), p, t->obs.size() * 4);
-  p += t->obs.size() * 4;
+  const size_t obs_bytes = t->obs.size() * width;
+  if (width == 1) {
+    ObsFromBytes(absl::string_view(p, obs_bytes), absl::MakeSpan(t->obs));
+  } else {
+    std::memcpy(t->obs.data(), p, obs_bytes);
+  }
+  p += obs_bytes;
   std::memcpy(t->actions.data(), p, n * 4);
   p += n * 4;
   std::memcpy(t->rewards.data(), p, n * 4);

@@ -21,7 +21,14 @@
 // History ids, env and task ids never contain NUL, so `\0` terminates the
 // variable-width prefix and keys of one history (or task) are contiguous.
 // Values are little-endian; chunk arrays are raw fixed-width so decoding is
-// a memcpy.
+// a memcpy (or, for byte observations, a widening copy).
+//
+// Chunk versions (the first byte of a chunk value; both are read forever):
+//   1  observations as int32, 4 bytes per component (every family; the only
+//      version stores wrote before pixel families existed)
+//   2  observations as one byte per component, for families whose space
+//      says obs_bytes (pixels); 4x smaller before compression
+// The other arrays and the 24-byte header are the same in both.
 #ifndef AD_STORAGE_KEYSPACE_H_
 #define AD_STORAGE_KEYSPACE_H_
 
@@ -72,8 +79,17 @@ std::string HistoryPrefixEnd(absl::string_view history_id);
 std::string EncodeRecord(const HistoryRecord& record);
 absl::Status DecodeRecord(absl::string_view value, HistoryRecord* record);
 
+// How a chunk stores its observations; the value is the chunk's version.
+enum class ChunkObs : uint8_t {
+  kInt32 = 1,  // version 1
+  kBytes = 2,  // version 2; every value must lie in [0, 256) (dies if not:
+               // the store checked them against an obs_high <= 256)
+};
+
 // A chunk: header (version, obs_dim, seq, count) then the raw arrays.
-std::string EncodeChunk(uint64_t seq, const TransitionsView& transitions);
+std::string EncodeChunk(uint64_t seq, const TransitionsView& transitions,
+                        ChunkObs obs = ChunkObs::kInt32);
+// Decodes either version into int32 observations.
 absl::Status DecodeChunk(absl::string_view value, uint64_t* seq,
                          Transitions* transitions);
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "envs/watermaze.h"
 #include "storage/history.h"
 #include "storage/transitions.h"
 
@@ -71,6 +72,37 @@ inline Transitions MakeTransitions(int tag, uint64_t first, uint64_t n,
     t.actions[i] = static_cast<int32_t>(step % 5);
     const bool last = step % episode_len == episode_len - 1;
     t.rewards[i] = last ? 1.0f : (step % episode_len == 0 ? 0.5f : 0.0f);
+    t.dones[i] = last ? 1 : 0;
+  }
+  return t;
+}
+
+// A history of the pixel family "watermaze" (obs_bytes: its chunks are
+// stored one byte per component).
+inline HistoryRecord MakePixelMeta(const std::string& id) {
+  HistoryRecord meta = MakeMeta(id, "watermaze/platform=20,15");
+  meta.env = "watermaze";
+  meta.obs_dim = envs::kWatermazeFrameBytes;
+  meta.num_actions = envs::kWatermazeNumActions;
+  return meta;
+}
+
+// Transitions [first, first + n) of a pixel history tagged `tag`: frames of
+// kWatermazeFrameBytes values in [0, 256) that differ per tag, step and
+// pixel, action t % 8, episodes of 50 steps (reward 1 on the last).
+inline Transitions MakePixelTransitions(int tag, uint64_t first, uint64_t n) {
+  constexpr uint32_t kDim = envs::kWatermazeFrameBytes;
+  Transitions t;
+  t.Resize(kDim, n);
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t step = first + i;
+    for (uint32_t c = 0; c < kDim; ++c) {
+      t.obs[i * kDim + c] = static_cast<int32_t>(
+          (tag * 31 + step * 7 + c / 3 * (c % 3 + 1)) % 256);
+    }
+    t.actions[i] = static_cast<int32_t>(step % 8);
+    const bool last = step % 50 == 49;
+    t.rewards[i] = last ? 1.0f : 0.0f;
     t.dones[i] = last ? 1 : 0;
   }
   return t;

@@ -21,11 +21,12 @@
 // checks every value before writing anything: rewards finite, actions in
 // [0, num_actions), done bytes 0/1, and, when the env is a known task family
 // (storage/env_shape.h), the family's obs_dim, num_actions and observation
-// ranges. Each env's shape (obs_dim, num_actions) is pinned by its first
-// history, persisted (column family env_shapes) and enforced on every later
-// history of the env; deleting an env's last history releases the pin.
-// DeleteHistory removes a history (an operator's way out of bad data) in one
-// atomic batch; the sampler stops using it.
+// ranges (pixel families' chunks are then stored one byte per observation
+// component, see Options::obs_bytes_in_chunks). Each env's shape (obs_dim,
+// num_actions) is pinned by its first history, persisted (column family
+// env_shapes) and enforced on every later history of the env; deleting an env's
+// last history releases the pin. DeleteHistory removes a history (an operator's
+// way out of bad data) in one atomic batch; the sampler stops using it.
 //
 // Memory: the in-memory index holds per history its record (identity and
 // summary), the first transition of each chunk and the end of each episode
@@ -85,6 +86,12 @@ class TrajectoryStore {
     bool sync = false;
     // Largest chunk accepted by Append, in transitions.
     uint64_t max_chunk_transitions = uint64_t{1} << 20;
+    // Chunks of families whose space says obs_bytes (pixels) store one byte
+    // per observation component (chunk version 2, keyspace.h). false writes
+    // int32 components (version 1) as stores did before pixel families:
+    // for the benchmark's baseline and the tests that old stores still
+    // read. Reading handles both either way.
+    bool obs_bytes_in_chunks = true;
 
     // INVALID_ARGUMENT naming the field if a value is out of range.
     absl::Status Validate() const;

@@ -2,6 +2,7 @@
 
 #include <glog/logging.h>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 #include <functional>
 #include <limits>
@@ -13,6 +14,8 @@ namespace ad::storage {
 namespace {
 
 using testing::MakeMeta;
+using testing::MakePixelMeta;
+using testing::MakePixelTransitions;
 using testing::MakeTransitions;
 using testing::TempDir;
 
@@ -407,6 +410,113 @@ TEST(TrajectoryStoreTest, ChecksKnownFamiliesShapeAndObservationRange) {
   EXPECT_EQ(AppendChunk(*store, "good", 1, out_of_grid).status().code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store->GetHistory("good")->length, 10u);
+}
+
+// The version byte of every chunk of `history_id` in the closed store at
+// `path`, read straight from RocksDB.
+std::vector<int> ChunkVersions(const std::string& path,
+                               const std::string& history_id) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, {}}, {"chunks", {}}};
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::OpenForReadOnly(
+      rocksdb::DBOptions(), path, families, &handles, &raw);
+  CHECK(s.ok()) << s.ToString();
+  std::unique_ptr<rocksdb::DB> db(raw);
+  std::vector<int> versions;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), handles[1]));
+  const std::string prefix = history_id + std::string(1, '\0');
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    versions.push_back(static_cast<uint8_t>(it->value()[0]));
+  }
+  for (auto* h : handles) CHECK(db->DestroyColumnFamilyHandle(h).ok());
+  return versions;
+}
+
+TEST(TrajectoryStoreTest, PixelChunksAreStoredAsBytesAndReadBackExactly) {
+  TempDir dir;
+  const Transitions first = MakePixelTransitions(/*tag=*/1, 0, 30);
+  const Transitions second = MakePixelTransitions(/*tag=*/1, 30, 30);
+  {
+    auto store = OpenOrDie(dir.path());
+    const HistoryRecord meta = MakePixelMeta("px");
+    ASSERT_TRUE(AppendChunk(*store, "px", 0, first, false, &meta).ok());
+    ASSERT_TRUE(AppendChunk(*store, "px", 1, second, /*final=*/true).ok());
+    auto range = store->ReadRange("px", 0, 60);
+    ASSERT_TRUE(range.ok()) << range.status();
+    EXPECT_EQ(range->obs_dim, first.obs_dim);
+    Transitions both = first;
+    both.Append(second.view(), 0, second.size());
+    EXPECT_EQ(range->obs, both.obs);
+    EXPECT_EQ(range->actions, both.actions);
+    EXPECT_EQ(range->dones, both.dones);
+    // The sampler's path, across the chunk boundary.
+    Transitions out;
+    out.Resize(first.obs_dim, 20);
+    ASSERT_TRUE(store
+                    ->CopyTransitions(0, 20, 20,
+                                      {out.obs.data(), out.actions.data(),
+                                       out.rewards.data(), out.dones.data()})
+                    .ok());
+    Transitions want;
+    want.Append(both.view(), 20, 20);
+    EXPECT_EQ(out.obs, want.obs);
+  }
+  EXPECT_EQ(ChunkVersions(dir.path(), "px"), (std::vector<int>{2, 2}));
+  // Other families keep version-1 chunks.
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_TRUE(AppendChunk(*store, "grid", 0, MakeTransitions(2, 0, 10)).ok());
+  }
+  EXPECT_EQ(ChunkVersions(dir.path(), "grid"), (std::vector<int>{1}));
+}
+
+TEST(TrajectoryStoreTest, StoresWithInt32PixelChunksStillOpenReadAndGrow) {
+  TempDir dir;
+  const Transitions old_chunk = MakePixelTransitions(/*tag=*/3, 0, 25);
+  const Transitions new_chunk = MakePixelTransitions(/*tag=*/3, 25, 25);
+  {
+    // A store as written before byte chunks existed: int32 observations.
+    TrajectoryStore::Options options = SmallOptions(dir.path());
+    options.obs_bytes_in_chunks = false;
+    auto store = TrajectoryStore::Open(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    const HistoryRecord meta = MakePixelMeta("old");
+    ASSERT_TRUE(AppendChunk(**store, "old", 0, old_chunk, false, &meta).ok());
+  }
+  EXPECT_EQ(ChunkVersions(dir.path(), "old"), (std::vector<int>{1}));
+  {
+    auto store = OpenOrDie(dir.path());
+    ASSERT_EQ(store->GetHistory("old")->length, 25u);
+    ASSERT_TRUE(AppendChunk(*store, "old", 1, new_chunk, /*final=*/true).ok());
+    auto range = store->ReadRange("old", 10, 40);  // spans both versions
+    ASSERT_TRUE(range.ok()) << range.status();
+    Transitions both = old_chunk;
+    both.Append(new_chunk.view(), 0, new_chunk.size());
+    Transitions want;
+    want.Append(both.view(), 10, 30);
+    EXPECT_EQ(range->obs, want.obs);
+    EXPECT_EQ(range->rewards, want.rewards);
+  }
+  EXPECT_EQ(ChunkVersions(dir.path(), "old"), (std::vector<int>{1, 2}));
+}
+
+TEST(TrajectoryStoreTest, PixelValuesOutsideAByteAreRejectedBeforeWriting) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.path());
+  const HistoryRecord meta = MakePixelMeta("px");
+  Transitions bad = MakePixelTransitions(/*tag=*/1, 0, 3);
+  bad.obs[bad.obs_dim + 5] = 256;
+  auto result = AppendChunk(*store, "px", 0, bad, false, &meta);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(result.status().message().find("(transition 1, component 5) is "
+                                           "256; must lie in [0, 256)"),
+            std::string::npos)
+      << result.status();
+  EXPECT_EQ(store->GetStats().histories, 0u);
 }
 
 TEST(TrajectoryStoreTest, PinsEachEnvsShapeOnFirstWriteAcrossReopen) {

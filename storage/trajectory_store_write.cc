@@ -183,7 +183,12 @@ absl::StatusOr<TrajectoryStore::AppendResult> TrajectoryStore::Append(
   if (n > 0) {
     const std::string key = ks::HistoryKey(request.history_id, first);
     AD_RETURN_IF_ERROR(FromRocksDbStatus(
-        batch.Put(chunks_cf_, key, ks::EncodeChunk(request.seq, chunk)),
+        batch.Put(chunks_cf_, key,
+                  ks::EncodeChunk(request.seq, chunk,
+                                  family.has_value() && family->obs_bytes &&
+                                          options_.obs_bytes_in_chunks
+                                      ? ks::ChunkObs::kBytes
+                                      : ks::ChunkObs::kInt32)),
         "batching chunk"));
     AD_RETURN_IF_ERROR(FromRocksDbStatus(
         batch.Put(chunk_index_cf_, key, ks::EncodeChunkIndex(n, request.seq)),
