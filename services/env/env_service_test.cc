@@ -112,6 +112,44 @@ TEST_F(EnvServiceTest, StreamAnswersBadRequestsInBandAndKeepsGoing) {
   EXPECT_THAT(Scrape(), HasSubstr("ad_env_steps_total 2"));
 }
 
+// Watermaze (SpaceSpec.obs_bytes) answers in obs_u8, one byte per
+// component; darkroom keeps its int32 obs, byte for byte as before.
+TEST_F(EnvServiceTest, PixelFamiliesSendObservationsAsBytes) {
+  StartServer(EnvServiceImpl::Options());
+  grpc::ClientContext context;
+  SetDeadline(context, absl::Seconds(10));
+  auto stream = stub_->Session(&context);
+  ad::v1::EnvRequest request;
+  request.mutable_open()->set_family("watermaze");
+  request.mutable_open()->add_task_ids("watermaze/platform=20,15");
+  request.mutable_open()->set_num_instances(3);
+  ad::v1::EnvResponse response;
+  ASSERT_TRUE(stream->Write(request) && stream->Read(&response));
+  const uint32_t obs_dim = response.space().obs_dim();
+  EXPECT_TRUE(response.space().obs_bytes());
+  EXPECT_EQ(response.batch().obs_size(), 0);
+  EXPECT_EQ(response.batch().obs_u8().size(), 3 * obs_dim);
+  request.mutable_step()->add_actions(0);
+  request.mutable_step()->add_actions(4);
+  request.mutable_step()->add_actions(7);
+  ASSERT_TRUE(stream->Write(request) && stream->Read(&response));
+  ASSERT_FALSE(response.has_error()) << response.error().message();
+  EXPECT_EQ(response.batch().obs_size(), 0);
+  EXPECT_EQ(response.batch().obs_u8().size(), 3 * obs_dim);
+  EXPECT_EQ(response.batch().rewards_size(), 3);
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(stream->Finish().ok());
+
+  grpc::ClientContext darkroom_context;
+  ad::v1::EnvResponse first;
+  auto darkroom = OpenStream(darkroom_context, 2, &first);
+  EXPECT_FALSE(first.space().obs_bytes());
+  EXPECT_TRUE(first.batch().obs_u8().empty());
+  EXPECT_THAT(first.batch().obs(), ::testing::ElementsAre(4, 4, 4, 4));
+  ASSERT_TRUE(darkroom->WritesDone());
+  EXPECT_TRUE(darkroom->Finish().ok());
+}
+
 TEST_F(EnvServiceTest, FirstRequestMustBeOpen) {
   StartServer({});
   grpc::ClientContext context;

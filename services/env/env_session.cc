@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "common/obs_bytes.h"
 #include "common/status_macros.h"
 #include "common/text_escape.h"
 #include "envs/registry.h"
@@ -14,9 +15,10 @@ namespace ad::services {
 namespace {
 
 // Worst-case encoded size of one StepBatch of `n` instances: varint obs
-// (<= 5 bytes each), fixed32 rewards, one byte per done, plus headers.
-int64_t MaxStepBatchBytes(int64_t n, int64_t obs_dim) {
-  return n * obs_dim * 5 + n * 4 + n + 64;
+// (<= 5 bytes each) or one byte each in obs_u8, fixed32 rewards, one byte
+// per done, plus headers.
+int64_t MaxStepBatchBytes(int64_t n, int64_t obs_dim, bool obs_bytes) {
+  return n * obs_dim * (obs_bytes ? 1 : 5) + n * 4 + n + 64;
 }
 
 // Resizes a packed repeated field in place (keeps its capacity).
@@ -49,6 +51,7 @@ void SpaceToProto(const envs::SpaceSpec& space, ad::v1::SpaceSpec* out) {
   out->set_num_actions(static_cast<uint32_t>(space.num_actions));
   out->set_episode_len(static_cast<uint32_t>(space.episode_len));
   out->set_description(space.description);
+  out->set_obs_bytes(space.obs_bytes);
 }
 
 absl::StatusOr<std::unique_ptr<EnvSession>> EnvSession::Open(
@@ -79,7 +82,8 @@ absl::StatusOr<std::unique_ptr<EnvSession>> EnvSession::Open(
         limits.max_instances, " instances per session"));
   }
   const int obs_dim = (*family)->space().obs_dim;
-  const int64_t bytes = MaxStepBatchBytes(n, obs_dim);
+  const int64_t bytes =
+      MaxStepBatchBytes(n, obs_dim, (*family)->space().obs_bytes);
   if (bytes > limits.max_message_bytes) {
     return absl::ResourceExhaustedError(
         absl::StrCat("open.num_instances = ", n, " needs responses of up to ",
@@ -134,13 +138,15 @@ absl::Status EnvSession::Step(const ad::v1::ActionBatch& actions,
   const int obs_dim = env_->space().obs_dim;
   out->set_obs_dim(static_cast<uint32_t>(obs_dim));
   envs::StepOutput step_out;
-  step_out.obs = ResizeInPlace(out->mutable_obs(), n * obs_dim);
+  step_out.obs = ObsBuffer(out);
   step_out.rewards = ResizeInPlace(out->mutable_rewards(), n);
   std::string* dones = out->mutable_dones();
   dones->resize(static_cast<size_t>(n));
   step_out.dones =
       absl::MakeSpan(reinterpret_cast<uint8_t*>(dones->data()), dones->size());
-  return env_->Step(absl::MakeConstSpan(a, n), step_out);
+  AD_RETURN_IF_ERROR(env_->Step(absl::MakeConstSpan(a, n), step_out));
+  PackObs(out);
+  return absl::OkStatus();
 }
 
 absl::Status EnvSession::Reset(ad::v1::StepBatch* out) {
@@ -148,8 +154,24 @@ absl::Status EnvSession::Reset(ad::v1::StepBatch* out) {
   out->set_obs_dim(static_cast<uint32_t>(obs_dim));
   out->clear_rewards();
   out->clear_dones();
-  return env_->Reset(
-      ResizeInPlace(out->mutable_obs(), num_instances() * obs_dim));
+  AD_RETURN_IF_ERROR(env_->Reset(ObsBuffer(out)));
+  PackObs(out);
+  return absl::OkStatus();
+}
+
+absl::Span<int32_t> EnvSession::ObsBuffer(ad::v1::StepBatch* out) {
+  const int size = num_instances() * env_->space().obs_dim;
+  if (!env_->space().obs_bytes) {
+    out->clear_obs_u8();
+    return ResizeInPlace(out->mutable_obs(), size);
+  }
+  out->clear_obs();
+  obs_scratch_.resize(static_cast<size_t>(size));
+  return absl::MakeSpan(obs_scratch_);
+}
+
+void EnvSession::PackObs(ad::v1::StepBatch* out) const {
+  if (env_->space().obs_bytes) ObsToBytes(obs_scratch_, out->mutable_obs_u8());
 }
 
 absl::Status EnvSession::ExpertActions(

@@ -10,6 +10,10 @@
 //
 // Not thread-safe: one caller at a time (the stream handler that owns it, or
 // a unary handler holding the session's lock). Never blocks.
+//
+// Observations of a family whose space says obs_bytes (pixels) are stepped
+// into an int32 scratch buffer and sent as StepBatch.obs_u8, one byte per
+// component; the other families write obs in place, as before.
 #ifndef AD_SERVICES_ENV_ENV_SESSION_H_
 #define AD_SERVICES_ENV_ENV_SESSION_H_
 
@@ -60,7 +64,14 @@ class EnvSession {
   explicit EnvSession(std::unique_ptr<envs::BatchedEnv> env)
       : env_(std::move(env)) {}
 
+  // Where the env writes the batch's observations: `out`'s obs array, or
+  // obs_scratch_ for obs_bytes families (clearing the unused field).
+  absl::Span<int32_t> ObsBuffer(ad::v1::StepBatch* out);
+  // Copies obs_scratch_ into out->obs_u8 for obs_bytes families.
+  void PackObs(ad::v1::StepBatch* out) const;
+
   std::unique_ptr<envs::BatchedEnv> env_;
+  std::vector<int32_t> obs_scratch_;  // num_instances * obs_dim, obs_bytes
 };
 
 // The envs::SpaceSpec as its wire message.

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/notification.h"
+#include "common/obs_bytes.h"
 #include "envs/registry.h"
 #include "glog/logging.h"
 #include "services/common/status_convert.h"
@@ -25,6 +26,7 @@ envs::SpaceSpec SpaceFromProto(const ad::v1::SpaceSpec& proto) {
   space.num_actions = static_cast<int>(proto.num_actions());
   space.episode_len = static_cast<int>(proto.episode_len());
   space.description = proto.description();
+  space.obs_bytes = proto.obs_bytes();
   return space;
 }
 
@@ -115,9 +117,10 @@ absl::StatusOr<std::unique_ptr<RemoteBatchedEnv>> RemoteBatchedEnv::Open(
                                                     ": ", opened.message()));
   }
   env->space_ = SpaceFromProto(env->response_.space());
+  const ad::v1::StepBatch& first = env->response_.batch();
   const absl::Status sizes =
-      CheckSize("opening obs", env->response_.batch().obs_size(),
-                static_cast<size_t>(num_envs) * env->space_.obs_dim);
+      CheckObsFields("opening batch", first.obs_size(), first.obs_u8().size(),
+                     static_cast<size_t>(num_envs) * env->space_.obs_dim);
   if (!sizes.ok()) return absl::InternalError(sizes.message());
   env->request_.mutable_step();  // the common case from now on
   return env;
@@ -158,12 +161,17 @@ absl::Status RemoteBatchedEnv::RoundTrip() const {
 }
 
 absl::Status RemoteBatchedEnv::CopyObs(absl::Span<int32_t> obs) const {
-  const auto& got = response_.batch().obs();
-  if (static_cast<size_t>(got.size()) != obs.size()) {
-    return absl::InternalError(absl::StrCat("server sent ", got.size(),
-                                            " obs values, want ", obs.size()));
+  const ad::v1::StepBatch& batch = response_.batch();
+  if (absl::Status s = CheckObsFields("batch", batch.obs_size(),
+                                      batch.obs_u8().size(), obs.size());
+      !s.ok()) {
+    return absl::InternalError(absl::StrCat("server sent ", s.message()));
   }
-  std::memcpy(obs.data(), got.data(), obs.size() * sizeof(int32_t));
+  if (!batch.obs_u8().empty()) {  // a pixel family: one byte per component
+    ObsFromBytes(batch.obs_u8(), obs);
+  } else {
+    std::memcpy(obs.data(), batch.obs().data(), obs.size() * sizeof(int32_t));
+  }
   return absl::OkStatus();
 }
 

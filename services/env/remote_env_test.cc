@@ -108,6 +108,27 @@ TEST_F(RemoteEnvTest, SameSeedGivesTheSameTrajectoryLocalAndRemote) {
   }
 }
 
+// Pixel frames travel as StepBatch.obs_u8 and arrive as the very frames
+// the local env renders, across an episode boundary and a mid-run reset.
+TEST_F(RemoteEnvTest, WatermazeFramesCrossTheWireAsBytesUnchanged) {
+  const std::vector<std::string> tasks = {"watermaze/platform=20,15",
+                                          "watermaze/platform=8,22"};
+  auto local = MakeEnv("local", "watermaze", tasks, 2, /*seed=*/3);
+  ASSERT_TRUE(local.ok()) << local.status();
+  auto remote = MakeEnv(server_->address(), "watermaze", tasks, 2, /*seed=*/3);
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  EXPECT_TRUE((*remote)->space().obs_bytes);
+  EXPECT_EQ((*remote)->space().obs_dim, (*local)->space().obs_dim);
+  const int steps = (*local)->space().episode_len + 6;
+  const Trajectory a = Record(**local, steps, /*action_seed=*/11);
+  const Trajectory b = Record(**remote, steps, /*action_seed=*/11);
+  ASSERT_EQ(a.obs.size(), b.obs.size());
+  EXPECT_TRUE(a.obs == b.obs);  // 2 x 57 frames; no element-wise dump
+  EXPECT_EQ(a.rewards, b.rewards);
+  EXPECT_EQ(a.dones, b.dones);
+  EXPECT_EQ(a.expert, b.expert);
+}
+
 TEST_F(RemoteEnvTest, RejectedStepLeavesTheSessionWorking) {
   auto env = MakeEnv(server_->address(), "darkroom", {"darkroom/goal=0,0"}, 2,
                      /*seed=*/1);
