@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "ad/v1/store.pb.h"
+#include "common/obs_bytes.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
 
@@ -213,11 +214,23 @@ absl::StatusOr<RecordedHistory> ReadHistoryFile(const std::string& path) {
     if (c.obs_dim() != h.meta.obs_dim() ||
         c.rewards_size() != c.actions_size() ||
         static_cast<int>(c.dones().size()) != c.actions_size() ||
-        c.obs_size() != c.actions_size() * static_cast<int>(h.meta.obs_dim())) {
+        !CheckObsFields(
+             "chunk", c.obs_size(), c.obs_u8().size(),
+             static_cast<size_t>(c.actions_size()) * h.meta.obs_dim())
+             .ok()) {
       return absl::DataLossError(absl::StrCat(path, ": record at byte ", pos,
                                               " has inconsistent array sizes"));
     }
-    h.transitions.mutable_obs()->Add(c.obs().begin(), c.obs().end());
+    // Pixel families' records hold obs_u8; the history reads back as int32.
+    google::protobuf::RepeatedField<int32_t>* obs = h.transitions.mutable_obs();
+    if (c.obs_u8().empty()) {
+      obs->Add(c.obs().begin(), c.obs().end());
+    } else {
+      const int at = obs->size();
+      obs->Resize(at + static_cast<int>(c.obs_u8().size()), 0);
+      ObsFromBytes(c.obs_u8(),
+                   absl::MakeSpan(obs->mutable_data() + at, c.obs_u8().size()));
+    }
     h.transitions.mutable_actions()->Add(c.actions().begin(),
                                          c.actions().end());
     h.transitions.mutable_rewards()->Add(c.rewards().begin(),

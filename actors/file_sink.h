@@ -68,7 +68,9 @@ class FileSink : public HistorySink {
 // of `meta` filled in (length, episodes, episode_returns, complete).
 struct RecordedHistory {
   ad::v1::HistoryMeta meta;
-  ad::v1::TransitionBatch transitions;  // the whole history, in order
+  // The whole history, in order; observations in obs (records of pixel
+  // families, written with obs_u8, are widened).
+  ad::v1::TransitionBatch transitions;
 };
 
 // Reads one history file. A record cut short at the end of the file (a

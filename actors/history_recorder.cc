@@ -3,10 +3,21 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/obs_bytes.h"
 #include "common/status_macros.h"
+#include "envs/registry.h"
 #include "glog/logging.h"
 
 namespace ad::actors {
+namespace {
+
+// Whether the family `env` sends observations as bytes (envs/env.h).
+bool FamilyObsBytes(const std::string& env) {
+  absl::StatusOr<const envs::EnvFamily*> family = envs::FindFamily(env);
+  return family.ok() && (*family)->space().obs_bytes;
+}
+
+}  // namespace
 
 absl::Status HistoryRecorder::Options::Validate() const {
   if (chunk_transitions < 1 || chunk_transitions > (1 << 24)) {
@@ -18,7 +29,10 @@ absl::Status HistoryRecorder::Options::Validate() const {
 
 HistoryRecorder::HistoryRecorder(ad::v1::HistoryMeta meta, HistorySink* sink,
                                  Options options)
-    : meta_(std::move(meta)), sink_(sink), options_(options) {
+    : meta_(std::move(meta)),
+      sink_(sink),
+      options_(options),
+      obs_bytes_(FamilyObsBytes(meta_.env())) {
   CHECK(sink_ != nullptr);
   CHECK(options_.Validate().ok()) << options_.Validate();
   StartChunk();
@@ -42,7 +56,21 @@ absl::Status HistoryRecorder::Record(absl::Span<const int32_t> obs,
         "obs has ", obs.size(), " values, meta.obs_dim is ", meta_.obs_dim()));
   }
   ad::v1::TransitionBatch& t = chunk_.transitions;
-  t.mutable_obs()->Add(obs.begin(), obs.end());
+  if (obs_bytes_) {
+    for (size_t i = 0; i < obs.size(); ++i) {
+      if (obs[i] < 0 || obs[i] > 255) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("obs[", i, "] is ", obs[i], "; env ", meta_.env(),
+                         " sends observations as bytes, in [0, 256)"));
+      }
+    }
+    std::string* bytes = t.mutable_obs_u8();
+    const size_t at = bytes->size();
+    bytes->resize(at + obs.size());
+    ObsToBytes(obs, reinterpret_cast<uint8_t*>(bytes->data() + at));
+  } else {
+    t.mutable_obs()->Add(obs.begin(), obs.end());
+  }
   t.add_actions(action);
   t.add_rewards(reward);
   t.mutable_dones()->push_back(done ? 1 : 0);

@@ -6,6 +6,10 @@
 // steps the stream's environment). It borrows the sink, which must outlive
 // it. It also keeps the per-episode returns of the whole history, which the
 // runner reads for metrics and tests read for learning curves.
+//
+// Observations of a family whose space says obs_bytes (pixels, envs/env.h)
+// are packed one byte per component into the chunk's obs_u8, as they travel
+// to the store; the others go to obs as int32.
 #ifndef AD_ACTORS_HISTORY_RECORDER_H_
 #define AD_ACTORS_HISTORY_RECORDER_H_
 
@@ -31,7 +35,9 @@ class HistoryRecorder {
 
   // Records transition t: the stream saw `obs` (meta.obs_dim values), took
   // `action`, received `reward`; `done` if the step ended the episode. Sends
-  // a chunk when the buffer is full. FAILED_PRECONDITION after Finish.
+  // a chunk when the buffer is full. FAILED_PRECONDITION after Finish;
+  // INVALID_ARGUMENT for a wrong obs size, or a value outside [0, 256) when
+  // observations travel as bytes.
   absl::Status Record(absl::Span<const int32_t> obs, int32_t action,
                       float reward, bool done);
 
@@ -42,6 +48,8 @@ class HistoryRecorder {
   absl::Status Finish(bool complete);
 
   const ad::v1::HistoryMeta& meta() const { return meta_; }
+  // Whether chunks carry observations in obs_u8 (see above).
+  bool obs_bytes() const { return obs_bytes_; }
   int64_t transitions() const { return transitions_; }
   // Returns of the completed episodes, in order.
   const std::vector<float>& episode_returns() const { return returns_; }
@@ -55,6 +63,7 @@ class HistoryRecorder {
   ad::v1::HistoryMeta meta_;
   HistorySink* sink_;  // not owned
   Options options_;
+  bool obs_bytes_;  // the family of meta.env packs observations as bytes
   TransitionChunk chunk_;
   uint64_t next_seq_ = 0;
   int64_t transitions_ = 0;

@@ -42,6 +42,63 @@ TEST(HistoryRecorderTest, CutsChunksAndTracksEpisodeReturns) {
   EXPECT_EQ(h->meta.episode_returns_size(), 2);
 }
 
+// Watermaze frames are packed one byte per component on the way to the sink
+// and read back as the very frames the env rendered.
+TEST(HistoryRecorderTest, PixelFramesTravelAsBytesAndReadBackExactly) {
+  const std::string dir = TempDir("recorder_pixels");
+  auto sink = FileSink::Create(FileSink::Options{dir});
+  ASSERT_TRUE(sink.ok());
+  auto family = envs::FindFamily("watermaze");
+  ASSERT_TRUE(family.ok());
+  const envs::SpaceSpec& space = (*family)->space();
+  const std::string task = "watermaze/platform=20,15";
+  auto env = (*family)->Make({task}, /*num_envs=*/1, /*seed=*/5);
+  ASSERT_TRUE(env.ok()) << env.status();
+  ad::v1::HistoryMeta meta;
+  meta.set_history_id("random:watermaze:seed=5:stream=0");
+  meta.set_env("watermaze");
+  meta.set_task_id(task);
+  meta.set_source("random");
+  meta.set_obs_dim(space.obs_dim);
+  meta.set_num_actions(space.num_actions);
+  HistoryRecorder recorder(meta, sink->get(),
+                           HistoryRecorder::Options{/*chunk_transitions=*/3});
+  EXPECT_TRUE(recorder.obs_bytes());
+  std::vector<int32_t> obs(space.obs_dim), frames;
+  std::vector<float> reward(1);
+  std::vector<uint8_t> done(1);
+  ASSERT_TRUE((*env)->Reset(absl::MakeSpan(obs)).ok());
+  for (int t = 0; t < 7; ++t) {
+    frames.insert(frames.end(), obs.begin(), obs.end());
+    const int32_t action = t % space.num_actions;
+    ASSERT_TRUE(recorder.Record(obs, action, 0.0f, false).ok());
+    ASSERT_TRUE((*env)
+                    ->Step(absl::MakeConstSpan(&action, 1),
+                           {absl::MakeSpan(obs), absl::MakeSpan(reward),
+                            absl::MakeSpan(done)})
+                    .ok());
+  }
+  std::vector<int32_t> too_bright = obs;
+  too_bright[17] = 256;
+  const absl::Status bad = recorder.Record(too_bright, 0, 0.0f, false);
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("obs[17] is 256"), std::string::npos) << bad;
+  ASSERT_TRUE(recorder.Finish(/*complete=*/true).ok());
+  auto h = ReadHistoryFile((*sink)->PathFor(meta.history_id()));
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->meta.length(), 7u);
+  EXPECT_TRUE(h->transitions.obs_u8().empty());
+  EXPECT_EQ(std::vector<int32_t>(h->transitions.obs().begin(),
+                                 h->transitions.obs().end()),
+            frames);
+  // Other families keep int32 observations.
+  meta.set_env("darkroom");
+  meta.set_obs_dim(2);
+  meta.set_num_actions(5);
+  EXPECT_FALSE(HistoryRecorder(meta, sink->get(), HistoryRecorder::Options{})
+                   .obs_bytes());
+}
+
 // Re-stepping the environment with a recorded history's actions reproduces
 // its observations and rewards exactly, for every stream (Key-to-Door has
 // random resets, so this checks the seed is recorded correctly).

@@ -2,6 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/history_id.h"
+#include "common/obs_bytes.h"
+#include "common/status_macros.h"
 
 namespace ad::actors {
 
@@ -30,13 +32,14 @@ absl::Status ValidateChunk(const ad::v1::HistoryMeta& meta,
                      ", meta.obs_dim is ", meta.obs_dim()));
   }
   const int64_t n = t.actions_size();
-  if (t.rewards_size() != n || static_cast<int64_t>(t.dones().size()) != n ||
-      static_cast<int64_t>(t.obs_size()) != n * t.obs_dim()) {
+  if (t.rewards_size() != n || static_cast<int64_t>(t.dones().size()) != n) {
     return absl::InvalidArgumentError(absl::StrCat(
         "chunk.transitions: ", n, " actions but ", t.rewards_size(),
-        " rewards, ", t.dones().size(), " dones and ", t.obs_size(),
-        " obs values (want ", n * t.obs_dim(), ")"));
+        " rewards and ", t.dones().size(), " dones (want one per action)"));
   }
+  AD_RETURN_IF_ERROR(CheckObsFields("chunk.transitions", t.obs_size(),
+                                    t.obs_u8().size(),
+                                    static_cast<size_t>(n) * t.obs_dim()));
   int64_t done_count = 0;
   for (int64_t i = 0; i < n; ++i) {
     const int32_t a = t.actions(static_cast<int>(i));

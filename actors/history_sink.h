@@ -45,10 +45,11 @@ struct TransitionChunk {
 };
 
 // OK if `chunk` is well formed for `meta`: obs_dim matches the meta and the
-// obs array, every array has one entry per transition, dones are 0 or 1,
-// actions lie in [0, meta.num_actions), and episode_returns has one entry per
-// done. Otherwise INVALID_ARGUMENT naming the field. Also checks that the
-// meta names a history (history_id, env, task_id, source non-empty).
+// observations (exactly one of obs and obs_u8, ad.v1.TransitionBatch), every
+// array has one entry per transition, dones are 0 or 1, actions lie in [0,
+// meta.num_actions), and episode_returns has one entry per done. Otherwise
+// INVALID_ARGUMENT naming the field. Also checks that the meta names a history
+// (history_id, env, task_id, source non-empty).
 absl::Status ValidateChunk(const ad::v1::HistoryMeta& meta,
                            const TransitionChunk& chunk);
 

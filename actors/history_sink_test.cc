@@ -65,5 +65,26 @@ TEST(MakeAppendRequestTest, LaterChunksCarryNoMeta) {
   EXPECT_EQ(request.chunk().actions_size(), 1);
 }
 
+TEST(ValidateChunkTest, ObservationsComeInExactlyOneOfObsAndObsU8) {
+  TransitionChunk bytes = Chunk(0);
+  bytes.transitions.clear_obs();
+  bytes.transitions.set_obs_u8(std::string("\x04\x05", 2));
+  EXPECT_TRUE(ValidateChunk(Meta(), bytes).ok());
+  TransitionChunk both = Chunk(0);
+  both.transitions.set_obs_u8(std::string("\x04\x05", 2));
+  const absl::Status both_set = ValidateChunk(Meta(), both);
+  EXPECT_EQ(both_set.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(both_set.message().find("chunk.transitions.obs (2 values) and "
+                                    "chunk.transitions.obs_u8"),
+            std::string::npos)
+      << both_set;
+  TransitionChunk short_bytes = bytes;
+  short_bytes.transitions.set_obs_u8(std::string(1, '\x04'));
+  EXPECT_NE(ValidateChunk(Meta(), short_bytes)
+                .message()
+                .find("chunk.transitions.obs_u8 has 1 bytes; expected 2"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace ad::actors

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/obs_bytes.h"
 #include "common/rng.h"
 #include "common/status_macros.h"
 #include "glog/logging.h"
@@ -114,7 +115,16 @@ absl::StatusOr<Windows> StoreWindowSource::FromProto(
   w.batch_size = expected_batch_size;
   w.window_len = expected_window_len;
   w.obs_dim = static_cast<int>(t.obs_dim());
-  w.obs.assign(t.obs().begin(), t.obs().end());
+  // Pixel families' windows arrive as obs_u8 (one byte per component).
+  AD_RETURN_IF_ERROR(CheckObsFields(
+      "WindowBatch.transitions", t.obs_size(), t.obs_u8().size(),
+      uint64_t{t.obs_dim()} * static_cast<uint64_t>(t.actions_size())));
+  if (t.obs_u8().empty()) {
+    w.obs.assign(t.obs().begin(), t.obs().end());
+  } else {
+    w.obs.resize(t.obs_u8().size());
+    ObsFromBytes(t.obs_u8(), absl::MakeSpan(w.obs));
+  }
   w.actions.assign(t.actions().begin(), t.actions().end());
   w.rewards.assign(t.rewards().begin(), t.rewards().end());
   w.dones.assign(t.dones().begin(), t.dones().end());

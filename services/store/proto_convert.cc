@@ -3,7 +3,10 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/obs_bytes.h"
+#include "common/status_macros.h"
 #include "common/text_escape.h"
+#include "envs/registry.h"
 
 namespace ad::services::store {
 namespace {
@@ -36,15 +39,27 @@ absl::StatusOr<storage::TrajectoryStore::AppendResult> AppendFromProto(
     meta = IdentityFromProto(request.meta());
     append.meta = &meta;
   }
-  append.chunk = ViewOf(request.chunk());
+  std::vector<int32_t> widened;  // the chunk's obs_u8, if it used that
+  AD_ASSIGN_OR_RETURN(append.chunk, ViewOf(request.chunk(), &widened));
   append.final = request.final();
   return store.Append(append);
 }
 
-storage::TransitionsView ViewOf(const ad::v1::TransitionBatch& batch) {
+absl::StatusOr<storage::TransitionsView> ViewOf(
+    const ad::v1::TransitionBatch& batch, std::vector<int32_t>* scratch) {
   storage::TransitionsView v;
   v.obs_dim = batch.obs_dim();
-  v.obs = absl::MakeConstSpan(batch.obs().data(), batch.obs_size());
+  if (batch.obs_u8().empty()) {
+    v.obs = absl::MakeConstSpan(batch.obs().data(), batch.obs_size());
+  } else {
+    AD_RETURN_IF_ERROR(
+        CheckObsFields("chunk", batch.obs_size(), batch.obs_u8().size(),
+                       uint64_t{batch.obs_dim()} *
+                           static_cast<uint64_t>(batch.actions_size())));
+    scratch->resize(batch.obs_u8().size());
+    ObsFromBytes(batch.obs_u8(), absl::MakeSpan(*scratch));
+    v.obs = *scratch;
+  }
   v.actions = absl::MakeConstSpan(batch.actions().data(), batch.actions_size());
   v.rewards = absl::MakeConstSpan(batch.rewards().data(), batch.rewards_size());
   v.dones = absl::MakeConstSpan(
@@ -53,10 +68,22 @@ storage::TransitionsView ViewOf(const ad::v1::TransitionBatch& batch) {
   return v;
 }
 
-void ToProto(const storage::TransitionsView& from,
-             ad::v1::TransitionBatch* out) {
+bool ObsTravelAsBytes(absl::string_view env) {
+  absl::StatusOr<const envs::EnvFamily*> family =
+      envs::FindFamily(std::string_view(env.data(), env.size()));
+  return family.ok() && (*family)->space().obs_bytes;
+}
+
+void ToProto(const storage::TransitionsView& from, ad::v1::TransitionBatch* out,
+             bool obs_bytes) {
   out->set_obs_dim(from.obs_dim);
-  CopyInto(from.obs, out->mutable_obs());
+  if (obs_bytes) {
+    out->clear_obs();
+    ObsToBytes(from.obs, out->mutable_obs_u8());
+  } else {
+    out->clear_obs_u8();
+    CopyInto(from.obs, out->mutable_obs());
+  }
   CopyInto(from.actions, out->mutable_actions());
   CopyInto(from.rewards, out->mutable_rewards());
   out->mutable_dones()->assign(reinterpret_cast<const char*>(from.dones.data()),
@@ -105,11 +132,11 @@ storage::WindowFilter FromProto(const ad::v1::WindowFilter& filter) {
 }
 
 void ToProto(const storage::WindowBatch& batch, uint64_t batch_index,
-             ad::v1::WindowBatch* out) {
+             ad::v1::WindowBatch* out, bool obs_bytes) {
   out->set_batch_size(batch.batch_size);
   out->set_window_len(batch.window_len);
   out->set_batch_index(batch_index);
-  ToProto(batch.transitions.view(), out->mutable_transitions());
+  ToProto(batch.transitions.view(), out->mutable_transitions(), obs_bytes);
   out->mutable_history_ids()->Clear();
   for (const std::string& id : batch.history_ids) out->add_history_ids(id);
   out->mutable_starts()->Assign(batch.starts.begin(), batch.starts.end());

@@ -4,7 +4,11 @@
 #ifndef AD_SERVICES_STORE_PROTO_CONVERT_H_
 #define AD_SERVICES_STORE_PROTO_CONVERT_H_
 
+#include <cstdint>
+#include <vector>
+
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "ad/v1/common.pb.h"
 #include "ad/v1/store.pb.h"
 #include "storage/history.h"
@@ -21,12 +25,24 @@ namespace ad::services::store {
 absl::StatusOr<storage::TrajectoryStore::AppendResult> AppendFromProto(
     const ad::v1::AppendRequest& request, storage::TrajectoryStore& store);
 
-// Borrows the packed arrays of `batch` (dones as bytes).
-storage::TransitionsView ViewOf(const ad::v1::TransitionBatch& batch);
+// Borrows the packed arrays of `batch` (dones as bytes). Observations sent
+// as obs_u8 are widened into `scratch`, which the view then borrows.
+// INVALID_ARGUMENT naming the field when both obs and obs_u8 are set, or
+// when obs_u8 does not hold actions_size() x obs_dim bytes (the other sizes
+// are TransitionsView::Validate's to check).
+absl::StatusOr<storage::TransitionsView> ViewOf(
+    const ad::v1::TransitionBatch& batch, std::vector<int32_t>* scratch);
 
-// Copies the transitions into `out`, replacing its arrays.
-void ToProto(const storage::TransitionsView& from,
-             ad::v1::TransitionBatch* out);
+// True when observations of `env` travel as bytes: a known family whose
+// space says obs_bytes (envs/env.h). The store answers such envs' reads
+// (GetHistory, SampleWindows) in obs_u8.
+bool ObsTravelAsBytes(absl::string_view env);
+
+// Copies the transitions into `out`, replacing its arrays; observations go
+// to obs_u8 with `obs_bytes` (every value must lie in [0, 256): dies
+// otherwise), to obs without.
+void ToProto(const storage::TransitionsView& from, ad::v1::TransitionBatch* out,
+             bool obs_bytes = false);
 
 // Identity fields only (history_id, env, task_id, source, seed, stream,
 // split, obs_dim, num_actions).
@@ -38,9 +54,10 @@ void ToProto(const storage::HistoryRecord& record, ad::v1::HistoryMeta* out);
 // Empty split means "train".
 storage::WindowFilter FromProto(const ad::v1::WindowFilter& filter);
 
-// Moves the sampled batch into `out` (index `batch_index`).
+// Moves the sampled batch into `out` (index `batch_index`); observations
+// as in ToProto(TransitionsView).
 void ToProto(const storage::WindowBatch& batch, uint64_t batch_index,
-             ad::v1::WindowBatch* out);
+             ad::v1::WindowBatch* out, bool obs_bytes = false);
 
 }  // namespace ad::services::store
 

@@ -1,6 +1,7 @@
 #include "services/store/store_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/obs_bytes.h"
 #include "common/status_macros.h"
 #include "services/common/status_convert.h"
 #include "services/common/unary_call.h"
@@ -63,8 +64,11 @@ absl::StatusOr<ad::v1::GetHistoryResponse> StoreClient::GetHistory(
   request.set_history_id(history_id);
   request.set_begin(begin);
   request.set_end(end);
-  return UnaryCall(options_, "GetHistory", /*retry=*/true, *stub_,
-                   &Stub::GetHistory, request);
+  AD_ASSIGN_OR_RETURN(ad::v1::GetHistoryResponse response,
+                      UnaryCall(options_, "GetHistory", /*retry=*/true, *stub_,
+                                &Stub::GetHistory, request));
+  AD_RETURN_IF_ERROR(WidenObs(response.mutable_transitions()));
+  return response;
 }
 
 absl::StatusOr<ad::v1::HistoryMeta> StoreClient::GetHistoryMeta(
@@ -112,6 +116,20 @@ std::unique_ptr<WindowStream> StoreClient::SampleWindows(
   SetDeadline(stream->context_, timeout);
   stream->reader_ = stub_->SampleWindows(&stream->context_, request);
   return stream;
+}
+
+absl::Status WidenObs(ad::v1::TransitionBatch* batch) {
+  if (batch->obs_u8().empty()) return absl::OkStatus();
+  AD_RETURN_IF_ERROR(
+      CheckObsFields("transitions", batch->obs_size(), batch->obs_u8().size(),
+                     uint64_t{batch->obs_dim()} *
+                         static_cast<uint64_t>(batch->actions_size())));
+  google::protobuf::RepeatedField<int32_t>* obs = batch->mutable_obs();
+  obs->Resize(static_cast<int>(batch->obs_u8().size()), 0);
+  ObsFromBytes(batch->obs_u8(),
+               absl::MakeSpan(obs->mutable_data(), obs->size()));
+  batch->clear_obs_u8();
+  return absl::OkStatus();
 }
 
 }  // namespace ad::services::store

@@ -66,6 +66,8 @@ class StoreClient {
   absl::StatusOr<std::vector<ad::v1::HistoryMeta>> QueryTask(
       const std::string& env, const std::string& task_id);
   // Transitions [begin, end) of a history (end 0: to its end) and its meta.
+  // Observations are always in transitions.obs: those the store sent as
+  // obs_u8 (pixel families) are widened here (WidenObs).
   absl::StatusOr<ad::v1::GetHistoryResponse> GetHistory(
       const std::string& history_id, uint64_t begin, uint64_t end);
   // A history's meta (episode returns included), without transitions.
@@ -98,6 +100,12 @@ class StoreClient {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<ad::v1::StoreService::Stub> stub_;
 };
+
+// Replaces a received batch's obs_u8 with the same values in obs, so that
+// callers see int32 observations whichever way they travelled.
+// INVALID_ARGUMENT naming the field when both are set or obs_u8 does not
+// hold actions_size() x obs_dim bytes.
+absl::Status WidenObs(ad::v1::TransitionBatch* batch);
 
 }  // namespace ad::services::store
 

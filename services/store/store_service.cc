@@ -30,9 +30,10 @@ absl::Time DeadlineOf(const grpc::ServerContext& context) {
 }
 
 // Upper bound of the encoded size of `n` transitions (varint obs/actions
-// take at most 5 bytes for non-negative int32 values; negative ones 10).
-uint64_t TransitionBytes(uint64_t n, uint32_t obs_dim) {
-  return n * (uint64_t{obs_dim} * 5 + 5 + 4 + 1);
+// take at most 5 bytes for non-negative int32 values; negative ones 10;
+// obs sent as obs_u8, one byte).
+uint64_t TransitionBytes(uint64_t n, uint32_t obs_dim, bool obs_bytes) {
+  return n * (uint64_t{obs_dim} * (obs_bytes ? 1 : 5) + 5 + 4 + 1);
 }
 
 // Longest checkpoint directory name, and longest component of it (file
@@ -242,10 +243,11 @@ absl::Status StoreServiceImpl::Sample(
       sampler->WaitUntilReady(request.min_transitions(), DeadlineOf(*context),
                               [context] { return context->IsCancelled(); }));
 
+  const bool obs_bytes = ObsTravelAsBytes(sampler_options.filter.env);
   const uint64_t transitions =
       uint64_t{request.batch_size()} * request.window_len();
   const uint64_t bytes =
-      TransitionBytes(transitions, sampler->obs_dim()) +
+      TransitionBytes(transitions, sampler->obs_dim(), obs_bytes) +
       uint64_t{request.batch_size()} * (storage::kMaxHistoryIdLength + 16);
   if (bytes > static_cast<uint64_t>(options_.max_message_bytes)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -263,7 +265,7 @@ absl::Status StoreServiceImpl::Sample(
     const absl::Time start = absl::Now();
     const uint64_t index = sampler->next_batch();
     AD_RETURN_IF_ERROR(sampler->Next(&batch));
-    ToProto(batch, index, &message);
+    ToProto(batch, index, &message, obs_bytes);
     batch_latency_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
     if (!writer->Write(message)) {
       return absl::CancelledError("the client went away");
@@ -338,7 +340,7 @@ grpc::Status StoreServiceImpl::GetHistory(
   }
   const uint64_t max_transitions =
       static_cast<uint64_t>(options_.max_message_bytes) / 2 /
-      TransitionBytes(1, record->obs_dim);
+      TransitionBytes(1, record->obs_dim, ObsTravelAsBytes(record->env));
   if (end - request->begin() > max_transitions) {
     return timer.Finish(grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
@@ -353,7 +355,8 @@ grpc::Status StoreServiceImpl::GetHistory(
     return timer.Finish(Reply(transitions.status()));
   }
   ToProto(*record, response->mutable_meta());
-  ToProto(transitions->view(), response->mutable_transitions());
+  ToProto(transitions->view(), response->mutable_transitions(),
+          ObsTravelAsBytes(record->env));
   return timer.Finish(grpc::Status::OK);
 }
 

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/obs_bytes.h"
 #include "services/common/client.h"
 #include "services/store/store_client.h"
 #include "services/store/store_test_util.h"
@@ -157,6 +161,92 @@ TEST_F(StoreServiceTest, StreamsWindowBatches) {
   }
   EXPECT_TRUE(stream->Finish().ok()) << stream->Finish();
   EXPECT_EQ(batches, 3);
+}
+
+// A pixel history (watermaze, SpaceSpec.obs_bytes) may be appended with
+// obs_u8 or with int32 obs; hostile observation fields are rejected naming
+// the field; reads come back as obs_u8 on the wire, equal byte for byte, and
+// as int32 through StoreClient::GetHistory.
+TEST_F(StoreServiceTest, PixelHistoriesTravelAsBytes) {
+  const storage::Transitions frames =
+      storage::testing::MakePixelTransitions(/*tag=*/1, 0, 40);
+  const uint32_t dim = frames.obs_dim;
+  ad::v1::HistoryMeta meta;
+  ToProto(storage::testing::MakePixelMeta("px"), &meta);
+  auto request = [&](uint64_t seq, bool obs_bytes) {
+    storage::Transitions part;
+    part.Append(frames.view(), seq * 20, 20);
+    ad::v1::AppendRequest r;
+    r.set_history_id("px");
+    r.set_seq(seq);
+    if (seq == 0) *r.mutable_meta() = meta;
+    ToProto(part.view(), r.mutable_chunk(), obs_bytes);
+    return r;
+  };
+  std::vector<ad::v1::AppendAck> acks;
+  ad::v1::AppendRequest both = request(0, /*obs_bytes=*/true);
+  both.mutable_chunk()->add_obs(3);
+  grpc::Status status = SendAll({both}, &acks);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr("chunk.obs (1 values) and chunk.obs_u8"));
+  ad::v1::AppendRequest short_bytes = request(0, /*obs_bytes=*/true);
+  short_bytes.mutable_chunk()->mutable_obs_u8()->pop_back();
+  status = SendAll({short_bytes}, &acks);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(),
+              HasSubstr(absl::StrCat("chunk.obs_u8 has ", 20 * dim - 1,
+                                     " bytes; expected ", 20 * dim)));
+  ad::v1::AppendRequest too_bright = request(0, /*obs_bytes=*/false);
+  too_bright.mutable_chunk()->set_obs(7, 256);
+  status = SendAll({too_bright}, &acks);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("must lie in [0, 256)"));
+  EXPECT_EQ(client_->Stats()->histories(), 0u);
+
+  // Chunk 0 as bytes, chunk 1 as int32 (a client that predates obs_u8).
+  ad::v1::AppendRequest last = request(1, /*obs_bytes=*/false);
+  last.set_final(true);
+  ASSERT_TRUE(SendAll({request(0, /*obs_bytes=*/true), last}, &acks).ok());
+  EXPECT_EQ(StoredTransitions(), 40u);
+
+  std::string want_bytes;
+  ObsToBytes(frames.obs, &want_bytes);
+  grpc::ClientContext context;
+  SetDeadline(context, absl::Seconds(10));
+  ad::v1::GetHistoryRequest get;
+  get.set_history_id("px");
+  ad::v1::GetHistoryResponse raw;
+  ASSERT_TRUE(client_->stub().GetHistory(&context, get, &raw).ok());
+  EXPECT_EQ(raw.transitions().obs_size(), 0);
+  EXPECT_TRUE(raw.transitions().obs_u8() == want_bytes);
+  auto widened = client_->GetHistory("px", 0, 0);
+  ASSERT_TRUE(widened.ok()) << widened.status();
+  EXPECT_TRUE(widened->transitions().obs_u8().empty());
+  EXPECT_TRUE(std::equal(frames.obs.begin(), frames.obs.end(),
+                         widened->transitions().obs().begin(),
+                         widened->transitions().obs().end()));
+
+  ad::v1::SampleWindowsRequest sample;
+  sample.mutable_filter()->set_env("watermaze");
+  sample.set_window_len(10);
+  sample.set_batch_size(4);
+  sample.set_num_batches(1);
+  auto stream = client_->SampleWindows(sample, absl::Seconds(10));
+  ad::v1::WindowBatch batch;
+  ASSERT_TRUE(stream->Next(&batch));
+  const ad::v1::TransitionBatch& t = batch.transitions();
+  EXPECT_EQ(t.obs_size(), 0);
+  ASSERT_EQ(t.obs_u8().size(), 4u * 10 * dim);
+  for (int w = 0; w < 4; ++w) {
+    const size_t window_bytes = size_t{10} * dim;
+    EXPECT_TRUE(t.obs_u8().substr(w * window_bytes, window_bytes) ==
+                want_bytes.substr(batch.starts(w) * dim, window_bytes))
+        << "window " << w;
+  }
+  while (stream->Next(&batch)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 TEST_F(StoreServiceTest, SampleWindowsExplainsBadRequests) {
