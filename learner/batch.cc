@@ -1,5 +1,6 @@
 #include "learner/batch.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -105,7 +106,16 @@ absl::StatusOr<TrainingBatch> MakeTrainingBatch(const Windows& w,
           return torch::from_blob(const_cast<V*>(v.data()), shape, type)
               .clone();
         };
-        torch::Tensor obs = from(w.obs, {b, t, w.obs_dim}, torch::kInt);
+        // Pixel frames go to the model as bytes (ValidateWindows held every
+        // value below obs_high <= 256): a quarter of int32's memory, an
+        // eighth of int64's.
+        torch::Tensor obs;
+        if (options.obs_encoder == "pixel") {
+          obs = torch::empty({b, t, w.obs_dim}, torch::kByte);
+          std::copy(w.obs.begin(), w.obs.end(), obs.data_ptr<uint8_t>());
+        } else {
+          obs = from(w.obs, {b, t, w.obs_dim}, torch::kInt);
+        }
         torch::Tensor actions = from(w.actions, {b, t}, torch::kInt);
         torch::Tensor rewards = from(w.rewards, {b, t}, torch::kFloat);
         torch::Tensor dones = from(w.dones, {b, t}, torch::kUInt8);

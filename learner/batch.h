@@ -2,6 +2,7 @@
 // the model input in the one-token-per-transition layout (model.h) and the
 // target actions. The Prefetcher runs this on its background thread.
 //
+// Observations become int64, or uint8 for the pixel encoder (model.h).
 // Windows come from the network or from files, so everything is checked:
 // shape, observation components against obs_high, actions against
 // num_actions, finite rewards, 0/1 dones. A bad batch is INVALID_ARGUMENT

@@ -1,5 +1,6 @@
 #include "learner/config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -133,7 +134,15 @@ Field MakeIntList(std::string key, Get get) {
     return absl::OkStatus();
   };
   f.format = [get](const LearnerConfig& c) {
-    return absl::StrJoin(get(c), ", ");
+    const auto& values = get(c);
+    // A list of equal values is written as one (a 72x96x3 frame's 20736
+    // bounds of 256 are "256"); parsing expands it again (ExpandLists).
+    if (values.size() > 1 &&
+        std::all_of(values.begin(), values.end(),
+                    [&](int32_t v) { return v == values.front(); })) {
+      return absl::StrCat(values.front());
+    }
+    return absl::StrJoin(values, ", ");
   };
   return f;
 }
@@ -159,6 +168,18 @@ const std::vector<Field>& Fields() {
       MakeDouble("model.attention_dropout", AD_MEMBER(model.attention_dropout)),
       MakeDouble("model.sequence_mask_prob",
                  AD_MEMBER(model.sequence_mask_prob)),
+      MakeInt("model.frame_height", AD_MEMBER(model.frame_height)),
+      MakeInt("model.frame_width", AD_MEMBER(model.frame_width)),
+      MakeInt("model.frame_channels", AD_MEMBER(model.frame_channels)),
+      MakeInt("model.conv_blocks", AD_MEMBER(model.conv_blocks)),
+      MakeInt("model.conv_channels", AD_MEMBER(model.conv_channels)),
+      MakeInt("model.conv_kernel", AD_MEMBER(model.conv_kernel)),
+      MakeInt("model.conv_stride", AD_MEMBER(model.conv_stride)),
+      MakeInt("model.pool_size", AD_MEMBER(model.pool_size)),
+      MakeDouble("model.conv_dropout", AD_MEMBER(model.conv_dropout)),
+      MakeDouble("model.batchnorm_decay", AD_MEMBER(model.batchnorm_decay)),
+      MakeDouble("model.batchnorm_eps", AD_MEMBER(model.batchnorm_eps)),
+      MakeInt("model.encoder_units", AD_MEMBER(model.encoder_units)),
       MakeInt("train.batch_size", AD_MEMBER(train.batch_size)),
       MakeInt("train.steps", AD_MEMBER(train.steps)),
       MakeDouble("train.label_smoothing", AD_MEMBER(train.label_smoothing)),
@@ -242,23 +263,99 @@ absl::Status CheckInUnit(absl::string_view key, double value) {
   return OutOfRange(key, absl::StrCat(value), "in [0, 1)");
 }
 
+// The largest frame the pixel encoder takes (1024 x 1024 x 16 values), so
+// also the largest list ExpandLists writes.
+constexpr int kMaxObsDim = 1 << 24;
+
+// One obs_high value stands for every component (see config.h). An obs_dim
+// beyond any valid one is left for Validate() to reject, unexpanded.
+void ExpandLists(LearnerConfig& config) {
+  ModelOptions& m = config.model;
+  if (m.obs_high.size() == 1 && m.obs_dim > 1 && m.obs_dim <= kMaxObsDim) {
+    m.obs_high.assign(static_cast<size_t>(m.obs_dim), m.obs_high.front());
+  }
+}
+
+// The pixel encoder's keys, and that its frames survive the blocks.
+absl::Status ValidatePixelEncoder(const ModelOptions& m) {
+  AD_RETURN_IF_ERROR(
+      CheckInRange("model.frame_height", m.frame_height, 1, 1024));
+  AD_RETURN_IF_ERROR(CheckInRange("model.frame_width", m.frame_width, 1, 1024));
+  AD_RETURN_IF_ERROR(
+      CheckInRange("model.frame_channels", m.frame_channels, 1, 16));
+  AD_RETURN_IF_ERROR(CheckInRange("model.conv_blocks", m.conv_blocks, 1, 16));
+  AD_RETURN_IF_ERROR(
+      CheckInRange("model.conv_channels", m.conv_channels, 1, 4096));
+  AD_RETURN_IF_ERROR(CheckInRange("model.conv_kernel", m.conv_kernel, 1, 15));
+  AD_RETURN_IF_ERROR(CheckInRange("model.conv_stride", m.conv_stride, 1, 8));
+  AD_RETURN_IF_ERROR(CheckInRange("model.pool_size", m.pool_size, 1, 8));
+  AD_RETURN_IF_ERROR(CheckInUnit("model.conv_dropout", m.conv_dropout));
+  if (!(m.batchnorm_decay > 0 && m.batchnorm_decay < 1)) {
+    return OutOfRange("model.batchnorm_decay", absl::StrCat(m.batchnorm_decay),
+                      "in (0, 1)");
+  }
+  if (!(m.batchnorm_eps > 0 && m.batchnorm_eps <= 1)) {
+    return OutOfRange("model.batchnorm_eps", absl::StrCat(m.batchnorm_eps),
+                      "in (0, 1]");
+  }
+  AD_RETURN_IF_ERROR(
+      CheckInRange("model.encoder_units", m.encoder_units, 1, 65536));
+  // Each block: conv with padding k/2 (floor((x + 2(k/2) - k) / s) + 1),
+  // then a floor max-pool. Every block must leave at least one pixel.
+  int64_t h = m.frame_height, w = m.frame_width;
+  for (int i = 0; i < m.conv_blocks; ++i) {
+    const int64_t pad = m.conv_kernel / 2;
+    h = (h + 2 * pad - m.conv_kernel) / m.conv_stride + 1;
+    w = (w + 2 * pad - m.conv_kernel) / m.conv_stride + 1;
+    h = h >= 1 ? h / m.pool_size : 0;
+    w = w >= 1 ? w / m.pool_size : 0;
+    if (h < 1 || w < 1) {
+      return OutOfRange(
+          "model.conv_blocks", absl::StrCat(m.conv_blocks),
+          absl::StrCat("at most ", i, ": block ", i + 1, " leaves no pixel of",
+                       " a ", m.frame_height, "x", m.frame_width,
+                       " frame (model.frame_height, model.frame_width, "
+                       "model.conv_kernel, model.conv_stride, "
+                       "model.pool_size)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ModelOptions::Validate() const {
-  if (obs_encoder != "discrete") {
+  AD_RETURN_IF_ERROR(ValidatePixelEncoder(*this));
+  if (obs_encoder == "discrete") {
+    AD_RETURN_IF_ERROR(CheckInRange("model.obs_dim", obs_dim, 1, 64));
+  } else if (obs_encoder == "pixel") {
+    const int64_t frame = int64_t{frame_height} * frame_width * frame_channels;
+    if (obs_dim != frame) {
+      return OutOfRange("model.obs_dim", absl::StrCat(obs_dim),
+                        absl::StrCat("model.frame_height x model.frame_width x "
+                                     "model.frame_channels = ",
+                                     frame, " for model.obs_encoder = pixel"));
+    }
+  } else {
     return OutOfRange("model.obs_encoder", obs_encoder,
-                      "\"discrete\" (the pixel encoder is not implemented)");
+                      "\"discrete\" or \"pixel\"");
   }
-  AD_RETURN_IF_ERROR(CheckInRange("model.obs_dim", obs_dim, 1, 64));
   if (static_cast<int>(obs_high.size()) != obs_dim) {
-    return OutOfRange(
-        "model.obs_high", absl::StrJoin(obs_high, ","),
-        absl::StrCat("a list of model.obs_dim = ", obs_dim, " values"));
+    return OutOfRange("model.obs_high",
+                      obs_high.size() > 8
+                          ? absl::StrCat(obs_high.size(), " values")
+                          : absl::StrJoin(obs_high, ","),
+                      absl::StrCat("a list of model.obs_dim = ", obs_dim,
+                                   " values, or one value for all"));
   }
+  const int32_t max_high = obs_encoder == "pixel" ? 256 : 1 << 20;
   for (int32_t h : obs_high) {
-    if (h < 1 || h > 1 << 20) {
-      return OutOfRange("model.obs_high", absl::StrCat(h),
-                        "a list of values in [1, 1048576]");
+    if (h < 1 || h > max_high) {
+      return OutOfRange(
+          "model.obs_high", absl::StrCat(h),
+          absl::StrCat(
+              "a list of values in [1, ", max_high, "]",
+              obs_encoder == "pixel" ? " (pixel frames travel as bytes)" : ""));
     }
   }
   AD_RETURN_IF_ERROR(CheckInRange("model.num_actions", num_actions, 2, 4096));
@@ -365,6 +462,7 @@ absl::StatusOr<LearnerConfig> ParseConfig(absl::string_view text,
     }
     if (absl::Status s = field->parse(value, config); !s.ok()) return where(s);
   }
+  ExpandLists(config);
   if (absl::Status s = config.Validate(); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(origin, ": ", s.message()));
   }
@@ -432,6 +530,7 @@ absl::Status ApplyOverrides(const std::vector<std::string>& overrides,
     if (field == nullptr) return UnknownKey(key);
     AD_RETURN_IF_ERROR(field->parse(value, config));
   }
+  ExpandLists(config);
   return config.Validate();
 }
 

@@ -32,13 +32,20 @@
 namespace ad::learner {
 
 struct ModelOptions {
-  // Observation encoder: "discrete" (one embedding table per observation
-  // component, summed) is the only one implemented; "pixel" is the seam for
-  // the Watermaze conv encoder (model.cc: MakeObservationEncoder).
+  // Observation encoder (model.h: MakeObservationEncoder): "discrete" (one
+  // embedding table per observation component, summed) or "pixel" (the
+  // Watermaze image encoder of Appendix L Table 3, pixel_encoder.h, over
+  // frames of frame_height x frame_width x frame_channels values).
   std::string obs_encoder = "discrete";
-  int obs_dim = 2;                         // int32 values per observation
-  std::vector<int32_t> obs_high = {9, 9};  // component i in [0, obs_high[i])
-  int num_actions = 5;                     // actions 0 .. num_actions-1
+  // int32 values per observation: at most 64 for "discrete"; for "pixel"
+  // exactly frame_height * frame_width * frame_channels.
+  int obs_dim = 2;
+  // Component i in [0, obs_high[i]). A preset may give one value for every
+  // component ("model.obs_high = 256"); parsing expands it to obs_dim
+  // entries, and FormatConfig writes a list of equal values as one. For
+  // "pixel" every entry is at most 256 (frames travel as bytes).
+  std::vector<int32_t> obs_high = {9, 9};
+  int num_actions = 5;             // actions 0 .. num_actions-1
   int context_len = 80;            // transitions (= tokens), the window length
   int embed_dim = 64;              // width of the residual stream
   int num_layers = 4;              // transformer blocks
@@ -50,6 +57,27 @@ struct ModelOptions {
   // Probability that an input token is replaced by a learned mask embedding
   // during training (never at inference). Targets are never masked.
   double sequence_mask_prob = 0.3;
+
+  // The pixel encoder (obs_encoder = "pixel"; checked always, used only
+  // then). Paper values (Appendix L, Table 3) by default. A frame is
+  // row-major with channels interleaved: value (row, col, ch) is observation
+  // component (row * frame_width + col) * frame_channels + ch.
+  int frame_height = 72;   // pixel rows
+  int frame_width = 96;    // pixel columns
+  int frame_channels = 3;  // values per pixel (RGB)
+  // conv_blocks blocks of [Conv conv_channels x conv_kernel^2, stride
+  // conv_stride, padding conv_kernel / 2, no bias; BatchNorm; ReLU; MaxPool
+  // pool_size / pool_size; Dropout conv_dropout], then a Linear of
+  // encoder_units units and ReLU, then a Linear to embed_dim.
+  int conv_blocks = 3;
+  int conv_channels = 128;
+  int conv_kernel = 5;
+  int conv_stride = 2;
+  int pool_size = 2;               // max-pool kernel = stride
+  double conv_dropout = 0.2;       // after each block, training only
+  double batchnorm_decay = 0.999;  // running stats: s = decay s + (1-decay) x
+  double batchnorm_eps = 1e-5;
+  int encoder_units = 256;  // the final Linear layer of Table 3
 
   absl::Status Validate() const;
 };
@@ -76,8 +104,9 @@ struct TrainOptions {
   // hand-written forward and backward on CPU, about 3x faster for small
   // models; its dropout and mask draws differ from torch's) or "torch"
   // (LibTorch autograd). "fused" falls back to "torch" where it does not
-  // apply (a CUDA device, a non-discrete observation encoder), so the
-  // default means fused on CPU and torch on CUDA.
+  // apply (a CUDA device, the pixel encoder), so the default means fused on
+  // CPU and torch on CUDA or for pixels: a pixel preset may say either, and
+  // Trainer::engine() names the one in use.
   std::string engine = "fused";
 
   absl::Status Validate() const;

@@ -132,6 +132,11 @@ torch::Tensor Copy(const torch::Tensor& t) {
 absl::Status ExportTorchScript(const ADModel& policy, const std::string& path) {
   ADModel model = policy;  // a non-const handle to the same module
   const ModelOptions& o = model->options();
+  if (o.obs_encoder != "discrete") {
+    return absl::UnimplementedError(absl::StrCat(
+        "TorchScript export supports model.obs_encoder = discrete, not '",
+        o.obs_encoder, "'"));
+  }
   return TorchCall(
       [&] {
         torch::jit::Module m("ADPolicy");

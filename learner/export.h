@@ -23,6 +23,7 @@
 namespace ad::learner {
 
 // Writes the TorchScript module for `model` to `path` (atomically).
+// UNIMPLEMENTED for the pixel encoder (its module source is not written).
 absl::Status ExportTorchScript(const ADModel& model, const std::string& path);
 
 }  // namespace ad::learner

@@ -14,6 +14,7 @@
 #include "learner/fused_step_internal.h"
 #include "learner/fused_step_kernels.h"
 #include "learner/fused_step_ops.h"
+#include "learner/pixel_encoder.h"
 #include "learner/torch_status.h"
 
 namespace ad::learner {
@@ -298,7 +299,10 @@ double ForwardFlopsPerToken(const ModelOptions& options, int64_t window) {
   const double d = options.embed_dim, f = options.ff_dim;
   const double per_layer = 2.0 * (3 * d * d + d * d + 2 * d * f) +
                            2.0 * 2.0 * static_cast<double>(window) * d;
-  return options.num_layers * per_layer + 2.0 * d * options.num_actions;
+  const double encoder =
+      options.obs_encoder == "pixel" ? PixelEncoderForwardFlops(options) : 0.0;
+  return options.num_layers * per_layer + 2.0 * d * options.num_actions +
+         encoder;
 }
 
 }  // namespace ad::learner

@@ -108,8 +108,9 @@ void FusedDropoutScales(uint64_t key, double p, uint32_t first, int64_t count,
 
 // Forward-pass floating-point operations per token of the model's matrix
 // products and attention (2 per multiply-add; attention counted over the
-// full window, the usual convention), at window length `window`. A training
-// step costs about 3x this per token.
+// full window, the usual convention), at window length `window`, plus the
+// pixel encoder's convs and linears for one frame (one frame per token). A
+// training step costs about 3x this per token.
 double ForwardFlopsPerToken(const ModelOptions& options, int64_t window);
 
 }  // namespace ad::learner

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 #include "learner/fast_dropout.h"
+#include "learner/pixel_encoder.h"
 #include "learner/torch_status.h"
 
 namespace ad::learner {
@@ -38,7 +39,7 @@ ModelInput TransitionsToInput(const torch::Tensor& obs,
     return torch::cat({first, x.slice(1, 0, t - 1).to(type)}, 1);
   };
   ModelInput input;
-  input.obs = obs.to(torch::kLong);
+  input.obs = obs.scalar_type() == torch::kByte ? obs : obs.to(torch::kLong);
   input.prev_actions = shift(actions, torch::kLong, -1);
   input.prev_rewards = shift(rewards, torch::kFloat, 0);
   input.prev_dones = shift(dones, torch::kFloat, 0);
@@ -64,15 +65,14 @@ torch::Tensor DiscreteObservationEncoder::Encode(const torch::Tensor& obs) {
 
 absl::StatusOr<std::shared_ptr<ObservationEncoder>> MakeObservationEncoder(
     const ModelOptions& options) {
-  if (options.obs_encoder == "discrete") {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  if (options.obs_encoder == "pixel") {
     return std::static_pointer_cast<ObservationEncoder>(
-        std::make_shared<DiscreteObservationEncoder>(options.obs_high,
-                                                     options.embed_dim));
+        std::make_shared<PixelObservationEncoder>(options));
   }
-  // The seam for Watermaze: a conv encoder (Appendix L, Table 3) returning
-  // [B, T, embed_dim] goes here.
-  return absl::UnimplementedError(absl::StrCat(
-      "model.obs_encoder '", options.obs_encoder, "' is not implemented"));
+  return std::static_pointer_cast<ObservationEncoder>(
+      std::make_shared<DiscreteObservationEncoder>(options.obs_high,
+                                                   options.embed_dim));
 }
 
 TransformerBlockImpl::TransformerBlockImpl(const ModelOptions& options)
@@ -177,8 +177,10 @@ ADModelImpl::ADModelImpl(const ModelOptions& options) : options_(options) {
 
   // GPT-style initialisation.
   torch::NoGradGuard no_grad;
+  const bool encoder_own_init = obs_encoder->InitializesItself();
   for (auto& p : named_parameters()) {
     const std::string& name = p.key();
+    if (encoder_own_init && name.rfind("obs_encoder.", 0) == 0) continue;
     torch::Tensor& w = p.value();
     if (name.find("norm") != std::string::npos) continue;  // LayerNorm: 1, 0
     if (w.dim() == 1 && name.find("bias") != std::string::npos) {

@@ -36,13 +36,15 @@
 //
 // Observation encoders are a seam: ObservationEncoder maps [B, T, ...]
 // observations to [B, T, D]; the discrete one sums one embedding table per
-// observation component. A pixel encoder (Watermaze, Appendix L Table 3)
-// plugs in through MakeObservationEncoder.
+// observation component; the pixel one (pixel_encoder.h, Watermaze,
+// Appendix L Table 3) is a conv net over each frame. MakeObservationEncoder
+// picks one by model.obs_encoder.
 //
 // Threading: a model is used from one thread at a time (LibTorch modules are
 // not thread-safe); LibTorch's intra-op pool parallelises each op.
-// Inference: call eval() first (disables dropout and the sequence mask) and
-// wrap calls in torch::NoGradGuard.
+// Inference: call eval() first (disables dropout and the sequence mask; the
+// pixel encoder's BatchNorm then uses its running statistics) and wrap calls
+// in torch::NoGradGuard.
 #ifndef AD_LEARNER_MODEL_H_
 #define AD_LEARNER_MODEL_H_
 
@@ -57,7 +59,10 @@ namespace ad::learner {
 
 // The model's input for a batch of windows, all on the model's device.
 struct ModelInput {
-  torch::Tensor obs;           // int64 [B, T, obs_dim], o_t
+  // [B, T, obs_dim], o_t: int64, or uint8 for pixel frames (1 byte per
+  // channel value instead of 8: a 16 x 200 window batch of 72x96x3 frames
+  // is 66 MB instead of 531 MB). Every encoder accepts either.
+  torch::Tensor obs;
   torch::Tensor prev_actions;  // int64 [B, T], a_{t-1}; -1 = none (t = 0)
   torch::Tensor prev_rewards;  // float32 [B, T], r_{t-1}; 0 at t = 0
   torch::Tensor prev_dones;    // float32 [B, T], 1 if o_t starts an episode
@@ -68,6 +73,7 @@ struct ModelInput {
 // Builds the model input from T consecutive transitions per row:
 // obs int [B, T, obs_dim], actions int [B, T], rewards float [B, T], dones
 // (any numeric dtype) [B, T], where transition t is (o_t, a_t, r_t, d_t).
+// uint8 obs stay uint8; other obs become int64.
 // The inputs are shifted by one (see the token layout above), so the action,
 // reward and done of the LAST transition are ignored: an evaluator appends
 // the current observation with any placeholder action and reads the last
@@ -82,6 +88,9 @@ ModelInput TransitionsToInput(const torch::Tensor& obs,
 class ObservationEncoder : public torch::nn::Module {
  public:
   virtual torch::Tensor Encode(const torch::Tensor& obs) = 0;
+  // True if ADModel's GPT-style init must leave this encoder's parameters
+  // as its constructor set them.
+  virtual bool InitializesItself() const { return false; }
 };
 
 // Sum over components i of E_i(obs[..., i]); obs values must lie in
@@ -97,7 +106,9 @@ class DiscreteObservationEncoder : public ObservationEncoder {
   torch::Tensor offsets_;                // int64 [obs_dim], buffer
 };
 
-// The encoder named by options.obs_encoder; UNIMPLEMENTED for "pixel".
+// The encoder named by options.obs_encoder: "discrete" or "pixel"
+// (pixel_encoder.h). INVALID_ARGUMENT naming the key if the options do not
+// validate.
 absl::StatusOr<std::shared_ptr<ObservationEncoder>> MakeObservationEncoder(
     const ModelOptions& options);
 
@@ -173,7 +184,8 @@ class ADModelImpl : public torch::nn::Module {
 TORCH_MODULE(ADModel);
 
 // Validates the options and builds a freshly initialised model (GPT-style
-// init, N(0, 0.02) weights, zero biases) on `device`.
+// init, N(0, 0.02) weights, zero biases, except an encoder that
+// InitializesItself) on `device`.
 absl::StatusOr<ADModel> CreateModel(const ModelOptions& options,
                                     const torch::Device& device);
 

@@ -119,10 +119,14 @@ TEST(ModelTest, PaperPresetSize) {
   EXPECT_LT((*model)->NumParameters(), 1'200'000);
 }
 
-TEST(ModelTest, PixelEncoderIsASeamNotYetFilled) {
+TEST(ModelTest, PixelEncoderNeedsFrameSizedObservations) {
+  // The encoder itself is tested in pixel_encoder_test.cc.
   ModelOptions o = TinyOptions();
-  o.obs_encoder = "pixel";
-  EXPECT_FALSE(MakeObservationEncoder(o).ok());
+  o.obs_encoder = "pixel";  // obs_dim 2 is no 72x96x3 frame
+  auto encoder = MakeObservationEncoder(o);
+  ASSERT_FALSE(encoder.ok());
+  EXPECT_NE(encoder.status().message().find("model.obs_dim"),
+            std::string::npos);
   EXPECT_FALSE(CreateModel(o, torch::kCPU).ok());
 }
 

@@ -56,8 +56,8 @@ Trainer::Trainer(const LearnerConfig& config, const torch::Device& device,
     if (fused.ok()) {
       fused_ = *std::move(fused);
     } else {
-      LOG(INFO) << "train.engine = fused does not apply ("
-                << fused.status().message() << "); using LibTorch autograd";
+      LOG(WARNING) << "train.engine = fused does not apply ("
+                   << fused.status().message() << "); using LibTorch autograd";
     }
   }
 }
@@ -76,6 +76,11 @@ absl::Status Trainer::Restore(const std::string& checkpoint_path) {
         auto dst = model_->named_parameters();
         for (const auto& src : checkpoint.model->named_parameters()) {
           dst[src.key()].copy_(src.value());
+        }
+        // Buffers too: the pixel encoder's BatchNorm running statistics.
+        auto dst_buffers = model_->named_buffers();
+        for (const auto& src : checkpoint.model->named_buffers()) {
+          dst_buffers[src.key()].copy_(src.value());
         }
       },
       "restore model"));

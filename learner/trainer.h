@@ -70,6 +70,9 @@ class Trainer {
   absl::StatusOr<std::string> Save(CheckpointDir& dir);
 
   int64_t step() const { return step_; }
+  // The engine computing the gradients: "fused", or "torch" when
+  // train.engine says so or fused does not apply (CUDA, pixel encoder).
+  const char* engine() const { return fused_ != nullptr ? "fused" : "torch"; }
   const LearnerConfig& config() const { return config_; }
   ADModel model() const { return model_; }
   torch::Device device() const { return device_; }
