@@ -8,6 +8,8 @@
 //     -> {"impl":"sgemm","threads":2,"gflops":...}
 //
 // Data: synthetic Dark Room learning histories (learner/synthetic_darkroom.h)
+// or, with --data=watermaze, rendered Watermaze histories (for pixel presets:
+//   ad_bench_learner --preset=cpu-watermaze --data=watermaze --steps=10)
 // served in-process, or -- with --store=ADDR -- uploaded to a running
 // ad-store and sampled back over gRPC (the real data path; its sample-wait
 // fraction is the figure that matters there). --dump_batches=PATH writes the
@@ -20,11 +22,14 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <random>
 #include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
 #include "bench/learner/bench_config.h"
+#include "envs/watermaze.h"
 #include "glog/logging.h"
 #include "learner/config.h"
 #include "learner/device.h"
@@ -52,6 +57,11 @@ ABSL_FLAG(int, dump_count, 8, "Batches written by --dump_batches");
 ABSL_FLAG(bool, peak, false,
           "Print the fp32 matmul peak (a large sgemm through LibTorch's "
           "BLAS, --threads threads) as {\"impl\":\"sgemm\",...} and exit");
+ABSL_FLAG(std::string, data, "darkroom",
+          "Synthetic histories: darkroom (tabular-Q Dark Room) or watermaze "
+          "(rendered 72x96x3 frames, for pixel presets such as "
+          "cpu-watermaze)");
+ABSL_FLAG(int, watermaze_tasks, 4, "With --data=watermaze: histories (1-8)");
 ABSL_FLAG(std::string, dump_config, "",
           "With --dump_batches: write the full config (every key) here");
 
@@ -78,7 +88,49 @@ double MatmulPeakGflops() {
   return best;
 }
 
-std::vector<al::History> Histories() {
+// Watermaze learning histories stand-ins: per task, an epsilon-greedy
+// expert whose epsilon falls from 1 to 0.1 over the episodes, rendered to
+// 72x96x3 frames (obs_dim 20736). Enough for throughput, not for learning.
+std::vector<al::History> WatermazeHistories(int tasks, int episodes) {
+  const ad::envs::WatermazeTask kTasks[] = {{20, 9},  {10, 20}, {15, 5},
+                                            {25, 15}, {5, 15},  {15, 25},
+                                            {22, 22}, {8, 8}};
+  CHECK_LE(tasks, 8);
+  std::mt19937_64 rng(1);
+  std::vector<al::History> histories;
+  std::vector<uint8_t> frame(ad::envs::kWatermazeFrameBytes);
+  for (int k = 0; k < tasks; ++k) {
+    al::History h;
+    h.history_id = absl::StrCat("watermaze-bench-", k);
+    h.task_id = ad::envs::FormatWatermazeTask(kTasks[k]);
+    h.obs_dim = ad::envs::kWatermazeFrameBytes;
+    const ad::envs::WatermazePoint platform =
+        ad::envs::WatermazePlatformCentre(kTasks[k]);
+    for (int e = 0; e < episodes; ++e) {
+      const double epsilon = 1.0 - 0.9 * e / std::max(episodes - 1, 1);
+      ad::envs::WatermazePose pose;
+      pose.heading = static_cast<int32_t>(rng() % ad::envs::kWatermazeHeadings);
+      for (int t = 0; t < ad::envs::kWatermazeEpisodeLen; ++t) {
+        ad::envs::RenderWatermazeFrame(pose, absl::MakeSpan(frame));
+        h.obs.insert(h.obs.end(), frame.begin(), frame.end());
+        const bool explore = (rng() % 1000) < epsilon * 1000;
+        const int32_t action =
+            explore
+                ? static_cast<int32_t>(rng() % ad::envs::kWatermazeNumActions)
+                : ad::envs::WatermazeExpertAction(pose, platform);
+        pose = ad::envs::ApplyWatermazeAction(pose, action);
+        h.actions.push_back(action);
+        h.rewards.push_back(
+            ad::envs::OnWatermazePlatform(pose, platform) ? 1.0f : 0.0f);
+        h.dones.push_back(t + 1 == ad::envs::kWatermazeEpisodeLen);
+      }
+    }
+    histories.push_back(std::move(h));
+  }
+  return histories;
+}
+
+std::vector<al::History> DarkRoomHistories() {
   std::vector<al::DarkRoomGoal> train, test;
   al::DarkRoomGoalSplit(/*test_every=*/4, /*test_offset=*/0, train, test);
   al::SyntheticDarkRoomOptions o;
@@ -86,6 +138,19 @@ std::vector<al::History> Histories() {
   o.histories_per_goal = 2;
   o.episodes = 60;
   return al::SyntheticDarkRoomHistories(o);
+}
+
+// The histories of --data for `config`'s window length.
+std::vector<al::History> Histories(const al::LearnerConfig& config) {
+  const std::string data = absl::GetFlag(FLAGS_data);
+  if (data == "watermaze") {
+    // Every history holds at least one window (plus a few starts).
+    const int episodes =
+        config.model.context_len / ad::envs::kWatermazeEpisodeLen + 2;
+    return WatermazeHistories(absl::GetFlag(FLAGS_watermaze_tasks), episodes);
+  }
+  CHECK_EQ(data, "darkroom") << "--data is darkroom or watermaze";
+  return DarkRoomHistories();
 }
 
 // Raw little-endian arrays per batch: obs int32 [B,T,2], actions int32
@@ -129,7 +194,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<al::WindowSource> source;
   const std::string store = absl::GetFlag(FLAGS_store);
   if (store.empty()) {
-    auto in_process = al::InProcessWindowSource::Create(Histories(), request);
+    auto in_process =
+        al::InProcessWindowSource::Create(Histories(config), request);
     CHECK(in_process.ok()) << in_process.status();
     source = *std::move(in_process);
   } else {
@@ -138,7 +204,7 @@ int main(int argc, char** argv) {
       sink_options.address = store;
       auto sink = ad::services::store::StoreSink::Create(sink_options);
       CHECK(sink.ok()) << sink.status();
-      const absl::Status s = sl::UploadHistories(Histories(), {}, **sink);
+      const absl::Status s = sl::UploadHistories(Histories(config), {}, **sink);
       CHECK(s.ok()) << s;
     }
     sl::StoreWindowSource::Options options;
@@ -200,7 +266,8 @@ int main(int argc, char** argv) {
       "\"steps\":%lld,\"train_flops_per_token\":%.0f,"
       "\"tokens_per_second\":%.1f,"
       "\"cpu_tokens_per_second\":%.1f,\"sample_wait_fraction\":%.4f,"
-      "\"step_ms\":%.2f,\"loss\":%.4f}\n",
+      "\"step_ms\":%.2f,\"steps_per_second\":%.3f,\"loss\":%.4f,"
+      "\"engine_in_use\":\"%s\",\"data\":\"%s\"}\n",
       config.train.engine.c_str(), config.preset.c_str(),
       store.empty() ? "in-process" : "ad-store", absl::GetFlag(FLAGS_threads),
       config.train.batch_size, config.model.context_len,
@@ -209,6 +276,8 @@ int main(int argc, char** argv) {
       static_cast<double>(summary->tokens) / std::max(cpu_seconds, 1e-9),
       summary->sample_wait_fraction,
       1000.0 * summary->seconds / std::max<int64_t>(measured, 1),
-      summary->last.loss);
+      static_cast<double>(measured) / std::max(summary->seconds, 1e-9),
+      summary->last.loss, (*trainer)->engine(),
+      absl::GetFlag(FLAGS_data).c_str());
   return 0;
 }
