@@ -7,10 +7,11 @@ and storage/transitions.h, plus a few the store cannot make (dtypes, NaN).
 import math
 import re
 
+import grpc
 import numpy as np
 
 from ad_client._stubs import common_pb2, store_pb2
-from ad_client.errors import InvalidArgument
+from ad_client.errors import InvalidArgument, StoreError
 
 HISTORY_ID_RE = re.compile(r"[A-Za-z0-9._:/=,-]+\Z")
 MAX_HISTORY_ID_LENGTH = 256
@@ -240,6 +241,29 @@ def transition_batch(obs, actions, rewards, dones, obs_dim):
     batch.rewards.extend(rewards.tolist())
     batch.dones = dones.tobytes()
     return batch
+
+
+def received_obs(batch, count, what):
+    """The int32 observations (flat, `count` values) of a TransitionBatch the
+    store sent, whichever field carried them: `obs`, or `obs_u8` (one byte per
+    value; the store uses it for pixel families such as watermaze). Raises
+    StoreError(DATA_LOSS) naming `what` when both fields are set or the one
+    used holds the wrong number of values."""
+    if len(batch.obs_u8):
+        if len(batch.obs):
+            raise StoreError(grpc.StatusCode.DATA_LOSS,
+                             "transitions.obs and transitions.obs_u8 are "
+                             "both set", what)
+        if len(batch.obs_u8) != count:
+            raise StoreError(grpc.StatusCode.DATA_LOSS,
+                             f"transitions.obs_u8 has {len(batch.obs_u8)} "
+                             f"bytes; expected {count}", what)
+        return np.frombuffer(batch.obs_u8, np.uint8).astype(np.int32)
+    if len(batch.obs) != count:
+        raise StoreError(grpc.StatusCode.DATA_LOSS,
+                         f"transitions.obs has {len(batch.obs)} values; "
+                         f"expected {count}", what)
+    return np.fromiter(batch.obs, np.int32, count=count)
 
 
 def window_filter(value):

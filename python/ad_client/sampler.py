@@ -17,6 +17,7 @@ import time
 import grpc
 import numpy as np
 
+from ad_client import _validate
 from ad_client.errors import StoreError, StoreTimeout
 
 _END = object()  # sentinel: the stream is finished
@@ -58,7 +59,8 @@ class WindowBatch:
         b, t = message.batch_size, message.window_len
         tr = message.transitions
         d = tr.obs_dim
-        obs = np.fromiter(tr.obs, np.int32, count=b * t * d).reshape(b, t, d)
+        obs = _validate.received_obs(tr, b * t * d,
+                                     "SampleWindows").reshape(b, t, d)
         actions = np.fromiter(tr.actions, np.int32, count=b * t).reshape(b, t)
         rewards = np.fromiter(tr.rewards, np.float32,
                               count=b * t).reshape(b, t)

@@ -232,8 +232,9 @@ class Store:
             return np.concatenate(arrays) if arrays else np.zeros(0, dtype)
         def ints(values):
             return np.fromiter(values, np.int32, count=len(values))
-        obs = cat([ints(p.obs) for p in parts], np.int32).reshape(
-            -1, meta.obs_dim)
+        obs = cat([_validate.received_obs(p, len(p.actions) * meta.obs_dim,
+                                          "GetHistory") for p in parts],
+                  np.int32).reshape(-1, meta.obs_dim)
         actions = cat([ints(p.actions) for p in parts], np.int32)
         rewards = cat([np.fromiter(p.rewards, np.float32, count=len(p.rewards))
                        for p in parts], np.float32)

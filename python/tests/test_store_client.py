@@ -352,6 +352,46 @@ class StoreClientTest(unittest.TestCase):
             self.assertEqual(a.batch_index, b.batch_index)
             np.testing.assert_array_equal(a.starts, b.starts)
 
+    def test_pixel_histories_read_back_from_obs_u8(self):
+        # Watermaze frames (72 x 96 x 3 values in [0, 256)): this client
+        # appends them as int32 obs; the store keeps one byte per value and
+        # answers reads in obs_u8, which history() and sample_windows()
+        # widen back to int32.
+        dim = 72 * 96 * 3
+        n = 60
+        rng = np.random.default_rng(5)
+        obs = rng.integers(0, 256, size=(n, 72, 96, 3), dtype=np.int32)
+        actions = rng.integers(0, 8, size=n, dtype=np.int32)
+        rewards = (rng.random(n) < 0.2).astype(np.float32)
+        dones = ((np.arange(n) + 1) % 50 == 0).astype(np.uint8)
+        task = "watermaze/platform=20,15"
+        meta = {"history_id": f"py_test:{task}:pixels", "env": "watermaze",
+                "task_id": task, "source": "py_test", "split": "train",
+                "obs_dim": dim, "num_actions": 8}
+        info = self.store.append_history(meta, obs, actions, rewards, dones,
+                                         chunk_transitions=25)
+        self.assertEqual(info.length, n)
+        history = self.store.history(info.history_id, page_transitions=16)
+        self.assertSameHistory(history, obs.reshape(n, dim), actions, rewards,
+                               dones)
+        # The wire really carries bytes.
+        raw = self.store._stub.GetHistory(
+            store_pb2.GetHistoryRequest(history_id=info.history_id, end=3),
+            timeout=20)
+        self.assertEqual(len(raw.transitions.obs), 0)
+        self.assertEqual(raw.transitions.obs_u8,
+                         obs[:3].astype(np.uint8).tobytes())
+        filt = {"env": "watermaze", "task_ids": [task]}
+        batches = list(self.store.sample_windows(filt, window_len=10,
+                                                 batch_size=3, num_batches=2,
+                                                 seed=3))
+        for batch in batches:
+            self.assertEqual(batch.obs.shape, (3, 10, dim))
+            self.assertEqual(batch.obs.dtype, np.int32)
+            for i, start in enumerate(batch.starts):
+                np.testing.assert_array_equal(
+                    batch.obs[i], obs.reshape(n, dim)[start:start + 10])
+
     def test_sample_windows_endless_stream_closes(self):
         task = "darkroom/goal=0,3"
         self.store.append_history(make_meta("endless", task=task),

@@ -8,7 +8,7 @@ import unittest
 
 import numpy as np
 
-from ad_client import InvalidArgument, Store
+from ad_client import InvalidArgument, Store, StoreError, _validate
 from ad_client._stubs import common_pb2
 
 
@@ -171,6 +171,30 @@ class BadInputTest(unittest.TestCase):
     def test_address(self):
         with self.assertRaises(InvalidArgument):
             Store("localhost")
+
+
+
+class ReceivedObsTest(unittest.TestCase):
+    """Observations the store sends come in obs or obs_u8 (pixel families);
+    both or a wrong count is a malformed answer (DATA_LOSS)."""
+
+    def test_either_field_reads_as_int32(self):
+        ints = common_pb2.TransitionBatch(obs_dim=2, obs=[4, 200])
+        self.assertEqual(_validate.received_obs(ints, 2, "w").tolist(),
+                         [4, 200])
+        packed = common_pb2.TransitionBatch(obs_dim=2, obs_u8=bytes([4, 200]))
+        obs = _validate.received_obs(packed, 2, "w")
+        self.assertEqual(obs.dtype, np.int32)
+        self.assertEqual(obs.tolist(), [4, 200])
+
+    def test_malformed_answers_are_data_loss(self):
+        both = common_pb2.TransitionBatch(obs_dim=2, obs=[1, 2],
+                                          obs_u8=bytes([1, 2]))
+        with self.assertRaisesRegex(StoreError, "DATA_LOSS.*both set"):
+            _validate.received_obs(both, 2, "SampleWindows")
+        short = common_pb2.TransitionBatch(obs_dim=2, obs_u8=bytes([1]))
+        with self.assertRaisesRegex(StoreError, "obs_u8 has 1 bytes"):
+            _validate.received_obs(short, 2, "GetHistory")
 
 
 if __name__ == "__main__":
