@@ -36,17 +36,25 @@ std::vector<torch::Tensor> GroupedMlp::parameters() const {
   return p;
 }
 
-void GroupedMlp::ClipGradNormPerLearner(double max_norm) const {
+void ClipGradNormPerLearner(const std::vector<torch::Tensor>& params,
+                            int groups, double max_norm) {
   torch::NoGradGuard no_grad;
-  torch::Tensor sq = torch::zeros({groups_});
-  for (const torch::Tensor& p : parameters()) {
-    if (p.grad().defined()) sq += p.grad().pow(2).reshape({groups_, -1}).sum(1);
+  torch::Tensor sq = torch::zeros({groups});
+  for (const torch::Tensor& p : params) {
+    if (p.grad().defined()) sq += p.grad().pow(2).reshape({groups, -1}).sum(1);
   }
-  torch::Tensor scale =
-      (max_norm / (sq.sqrt() + 1e-6)).clamp_max(1.0).reshape({groups_, 1, 1});
-  for (const torch::Tensor& p : parameters()) {
-    if (p.grad().defined()) p.grad().mul_(scale);
+  torch::Tensor scale = (max_norm / (sq.sqrt() + 1e-6)).clamp_max(1.0);
+  for (const torch::Tensor& p : params) {
+    if (!p.grad().defined()) continue;
+    std::vector<int64_t> shape(static_cast<size_t>(p.dim()), 1);
+    shape[0] = groups;
+    p.grad().mul_(scale.reshape(shape));
   }
+}
+
+void GroupedMlp::ClipGradNormPerLearner(double max_norm) const {
+  actors::ClipGradNormPerLearner(parameters(), static_cast<int>(groups_),
+                                 max_norm);
 }
 
 void GroupedMlp::CopyFrom(const GroupedMlp& other) {

@@ -26,6 +26,12 @@
 
 namespace ad::actors {
 
+// Scales each learner's gradient so that its own norm over all of `params`
+// (each with leading dimension `groups`, learner-major) is at most
+// `max_norm`. Parameters without a gradient are skipped.
+void ClipGradNormPerLearner(const std::vector<torch::Tensor>& params,
+                            int groups, double max_norm);
+
 class GroupedMlp {
  public:
   struct Head {
