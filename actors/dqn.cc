@@ -3,12 +3,18 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstring>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "actors/discrete_obs.h"
+#include "actors/grouped_conv.h"
 #include "actors/grouped_mlp.h"
 #include "actors/torch_util.h"
 #include "common/status_macros.h"
@@ -19,9 +25,23 @@ namespace {
 
 constexpr char kName[] = "dqn";
 
-// One replayed sequence: L transitions and L + 1 observations.
+// The conv torso `o` describes, for frames of `input`.
+ConvTorsoSpec TorsoSpec(const DqnOptions& o, const ImageShape& input) {
+  ConvTorsoSpec spec;
+  spec.input = input;
+  spec.channels = o.conv_channels;
+  spec.kernel = o.conv_kernel;
+  spec.stride = o.conv_stride;
+  spec.pool_kernel = o.pool_kernel;
+  spec.pool_stride = o.pool_stride;
+  spec.res_blocks = o.conv_res_blocks;
+  return spec;
+}
+
+// One replayed sequence: L transitions and L + 1 observations, kept as the
+// encoder's byte codes (a 72x96x3 frame downsampled 4x: 1296 bytes).
 struct Sequence {
-  std::vector<int32_t> obs;  // (L + 1) * obs_dim
+  std::vector<uint8_t> codes;  // (L + 1) * width
   std::vector<int32_t> actions;
   std::vector<float> rewards;
   std::vector<uint8_t> dones;
@@ -29,8 +49,11 @@ struct Sequence {
 
 class DqnAgent : public SourceAgent {
  public:
+  // `conv`: the torso in front of the MLP (null: the MLP reads the
+  // encoder's features directly).
   DqnAgent(const TaskSpec& spec, const DqnOptions& options,
-           std::unique_ptr<ObservationEncoder> encoder)
+           std::unique_ptr<ObservationEncoder> encoder,
+           const std::optional<ConvTorsoSpec>& conv)
       : options_(options),
         encoder_(std::move(encoder)),
         n_(spec.num_streams),
@@ -47,20 +70,29 @@ class DqnAgent : public SourceAgent {
         episodes_(spec.num_streams, 0),
         replay_(groups_),
         replay_next_(groups_, 0),
-        features_(static_cast<size_t>(n_) * width_) {
+        features_(static_cast<size_t>(n_) * width_),
+        next_codes_(static_cast<size_t>(n_) * width_) {
     std::mt19937_64 init_rng = StreamRng(spec.seed, /*stream=*/1);
     const std::vector<GroupedMlp::Head> head = {
         {num_actions_, /*gain=*/1.0, /*bias=*/std::nullopt}};
-    online_ = std::make_unique<GroupedMlp>(groups_, width_, options.hidden,
-                                           options.layers, head, init_rng);
-    target_ = std::make_unique<GroupedMlp>(groups_, width_, options.hidden,
-                                           options.layers, head, init_rng);
-    target_->CopyFrom(*online_);
+    for (QNet* net : {&online_, &target_}) {
+      int in = width_;
+      if (conv.has_value()) {
+        net->torso =
+            std::make_unique<GroupedConvTorso>(groups_, *conv, init_rng);
+        in = net->torso->out_width();
+      }
+      net->mlp = std::make_unique<GroupedMlp>(groups_, in, options.hidden,
+                                              options.layers, head, init_rng);
+    }
+    CopyNet(online_, target_);
     optimizer_ = std::make_unique<torch::optim::Adam>(
-        online_->parameters(), torch::optim::AdamOptions(options.learning_rate)
-                                   .betas({0.9, 0.999})
-                                   .eps(options.adam_eps));
+        Parameters(online_), torch::optim::AdamOptions(options.learning_rate)
+                                 .betas({0.9, 0.999})
+                                 .eps(options.adam_eps));
   }
+
+  int64_t updates() const { return updates_; }
 
   absl::Status Act(absl::Span<const int32_t> obs,
                    absl::Span<const int32_t> /*expert*/,
@@ -70,10 +102,9 @@ class DqnAgent : public SourceAgent {
         [&] {
           torch::NoGradGuard no_grad;
           torch::Tensor q =
-              online_
-                  ->Forward(torch::from_blob(features_.data(),
-                                             {groups_, n_ / groups_, width_},
-                                             torch::kFloat32))[0]
+              QValues(online_, torch::from_blob(features_.data(),
+                                                {groups_, n_ / groups_, width_},
+                                                torch::kFloat32))
                   .contiguous();
           const float* qs = q.data_ptr<float>();
           std::uniform_real_distribution<double> u(0, 1);
@@ -99,24 +130,29 @@ class DqnAgent : public SourceAgent {
   absl::Status Observe(const StepView& step) override {
     const int L = options_.sequence_len;
     const int stride = L - options_.sequence_overlap;
+    encoder_->EncodeCodes(step.next_obs, n_, next_codes_.data());
     for (int i = 0; i < n_; ++i) {
       Sequence& s = pending_[i];
-      auto o = step.obs.subspan(static_cast<size_t>(i) * obs_dim_, obs_dim_);
-      auto next =
-          step.next_obs.subspan(static_cast<size_t>(i) * obs_dim_, obs_dim_);
-      if (s.obs.empty()) s.obs.assign(o.begin(), o.end());
+      if (s.codes.empty()) {
+        s.codes.resize(width_);
+        encoder_->EncodeCodes(
+            step.obs.subspan(static_cast<size_t>(i) * obs_dim_, obs_dim_),
+            /*n=*/1, s.codes.data());
+      }
       s.actions.push_back(step.actions[i]);
       s.rewards.push_back(step.rewards[i]);
       s.dones.push_back(step.dones[i]);
-      s.obs.insert(s.obs.end(), next.begin(), next.end());
+      const uint8_t* next =
+          next_codes_.data() + static_cast<size_t>(i) * width_;
+      s.codes.insert(s.codes.end(), next, next + width_);
       episodes_[i] += step.dones[i];
       if (static_cast<int>(s.actions.size()) == L) {
         AddToReplay(i / (n_ / groups_), s);
         s.actions.erase(s.actions.begin(), s.actions.begin() + stride);
         s.rewards.erase(s.rewards.begin(), s.rewards.begin() + stride);
         s.dones.erase(s.dones.begin(), s.dones.begin() + stride);
-        s.obs.erase(s.obs.begin(),
-                    s.obs.begin() + static_cast<size_t>(stride) * obs_dim_);
+        s.codes.erase(s.codes.begin(),
+                      s.codes.begin() + static_cast<size_t>(stride) * width_);
       }
     }
     if (++steps_ % options_.train_every != 0 ||
@@ -128,6 +164,30 @@ class DqnAgent : public SourceAgent {
   }
 
  private:
+  // A Q-network: an optional conv torso, then the MLP and its Q head.
+  struct QNet {
+    std::unique_ptr<GroupedConvTorso> torso;
+    std::unique_ptr<GroupedMlp> mlp;
+  };
+
+  // x: [G, M, width] -> Q-values [G, M, A].
+  static torch::Tensor QValues(const QNet& net, torch::Tensor x) {
+    if (net.torso != nullptr) x = net.torso->Forward(std::move(x));
+    return net.mlp->Forward(std::move(x))[0];
+  }
+
+  static std::vector<torch::Tensor> Parameters(const QNet& net) {
+    std::vector<torch::Tensor> p;
+    if (net.torso != nullptr) p = net.torso->parameters();
+    for (const torch::Tensor& t : net.mlp->parameters()) p.push_back(t);
+    return p;
+  }
+
+  static void CopyNet(const QNet& from, QNet& to) {
+    if (from.torso != nullptr) to.torso->CopyFrom(*from.torso);
+    to.mlp->CopyFrom(*from.mlp);
+  }
+
   void AddToReplay(int learner, const Sequence& s) {
     std::vector<Sequence>& replay = replay_[learner];
     int& next = replay_next_[learner];
@@ -145,7 +205,7 @@ class DqnAgent : public SourceAgent {
     const int G = groups_;
     const int B = options_.batch_size;
     const int L = options_.sequence_len;
-    std::vector<float> x(static_cast<size_t>(G) * B * (L + 1) * width_);
+    std::vector<uint8_t> x(static_cast<size_t>(G) * B * (L + 1) * width_);
     std::vector<int64_t> actions(static_cast<size_t>(G) * B * L);
     std::vector<const Sequence*> batch(static_cast<size_t>(G) * B);
     for (int g = 0; g < G; ++g) {
@@ -153,22 +213,25 @@ class DqnAgent : public SourceAgent {
       for (int b = 0; b < B; ++b) {
         const size_t gb = static_cast<size_t>(g) * B + b;
         batch[gb] = &replay_[g][pick(rng_)];
-        encoder_->Encode(batch[gb]->obs, L + 1,
-                         x.data() + gb * (L + 1) * width_);
+        std::memcpy(x.data() + gb * (L + 1) * width_, batch[gb]->codes.data(),
+                    batch[gb]->codes.size());
         for (int t = 0; t < L; ++t) {
           actions[gb * L + t] = batch[gb]->actions[t];
         }
       }
     }
-    torch::Tensor features = torch::from_blob(
-        x.data(), {G, static_cast<int64_t>(B) * (L + 1), width_},
-        torch::kFloat32);
+    torch::Tensor features =
+        torch::from_blob(x.data(),
+                         {G, static_cast<int64_t>(B) * (L + 1), width_},
+                         torch::kUInt8)
+            .to(torch::kFloat32)
+            .mul_(encoder_->code_scale());
     // Max target-network values of o_1 .. o_L.
     std::vector<float> next_max(static_cast<size_t>(G) * B * L);
     {
       torch::NoGradGuard no_grad;
       torch::Tensor q_next =
-          std::get<0>(target_->Forward(features)[0]
+          std::get<0>(QValues(target_, features)
                           .reshape({G, B, L + 1, num_actions_})
                           .slice(2, 1, L + 1)
                           .max(/*dim=*/3))
@@ -191,7 +254,7 @@ class DqnAgent : public SourceAgent {
         targets[k] = g;
       }
     }
-    torch::Tensor q = online_->Forward(features)[0]
+    torch::Tensor q = QValues(online_, features)
                           .reshape({G, B, L + 1, num_actions_})
                           .slice(2, 0, L);  // [G, B, L, A]
     torch::Tensor a =
@@ -208,11 +271,11 @@ class DqnAgent : public SourceAgent {
     optimizer_->zero_grad();
     loss.backward();
     if (options_.max_grad_norm > 0) {
-      online_->ClipGradNormPerLearner(options_.max_grad_norm);
+      ClipGradNormPerLearner(Parameters(online_), G, options_.max_grad_norm);
     }
     optimizer_->step();
     if (++updates_ % options_.target_update_period == 0) {
-      target_->CopyFrom(*online_);
+      CopyNet(online_, target_);
     }
   }
 
@@ -225,8 +288,8 @@ class DqnAgent : public SourceAgent {
   const int width_;
   const double decay_episodes_;
   std::mt19937_64 rng_;  // exploration and replay sampling
-  std::unique_ptr<GroupedMlp> online_;
-  std::unique_ptr<GroupedMlp> target_;
+  QNet online_;
+  QNet target_;
   std::unique_ptr<torch::optim::Adam> optimizer_;
   std::vector<Sequence> pending_;  // per stream, the sequence being filled
   std::vector<int> episodes_;      // completed, per stream
@@ -235,7 +298,8 @@ class DqnAgent : public SourceAgent {
   std::vector<int> replay_next_;
   int64_t steps_ = 0;
   int64_t updates_ = 0;
-  std::vector<float> features_;  // scratch, [stream][width]
+  std::vector<float> features_;      // scratch, [stream][width]
+  std::vector<uint8_t> next_codes_;  // scratch, [stream][width]
 };
 
 }  // namespace
@@ -275,6 +339,26 @@ absl::StatusOr<DqnOptions> DqnOptions::FromParams(const SourceParams& p) {
   AD_ASSIGN_OR_RETURN(o.max_grad_norm,
                       p.Double(kName, "max_grad_norm", o.max_grad_norm));
   AD_ASSIGN_OR_RETURN(o.adam_eps, p.Double(kName, "adam_eps", o.adam_eps));
+  AD_ASSIGN_OR_RETURN(o.torso, p.String(kName, "torso", o.torso));
+  AD_ASSIGN_OR_RETURN(
+      std::string channels,
+      p.String(kName, "conv_channels", absl::StrJoin(o.conv_channels, ",")));
+  o.conv_channels.clear();
+  for (absl::string_view part : absl::StrSplit(channels, ',')) {
+    int c = 0;
+    if (!absl::SimpleAtoi(part, &c)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dqn.conv_channels is '", channels,
+                       "'; must be comma-separated integers, e.g. 32,64,64"));
+    }
+    o.conv_channels.push_back(c);
+  }
+  AD_RETURN_IF_ERROR(get_int("conv_kernel", &o.conv_kernel));
+  AD_RETURN_IF_ERROR(get_int("conv_stride", &o.conv_stride));
+  AD_RETURN_IF_ERROR(get_int("pool_kernel", &o.pool_kernel));
+  AD_RETURN_IF_ERROR(get_int("pool_stride", &o.pool_stride));
+  AD_RETURN_IF_ERROR(get_int("conv_res_blocks", &o.conv_res_blocks));
+  AD_RETURN_IF_ERROR(get_int("pixel_downsample", &o.pixel_downsample));
   AD_RETURN_IF_ERROR(o.Validate());
   return o;
 }
@@ -315,6 +399,29 @@ absl::Status DqnOptions::Validate() const {
     return absl::InvalidArgumentError(
         "dqn.max_grad_norm must be >= 0 and dqn.adam_eps > 0");
   }
+  if (torso != "mlp" && torso != "conv") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dqn.torso is '", torso, "'; must be mlp or conv"));
+  }
+  if (conv_channels.empty() || conv_channels.size() > 8) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dqn.conv_channels has ", conv_channels.size(),
+                     " stages; must have 1 to 8"));
+  }
+  // Sizes only; whether the stages fit the image is checked against the
+  // environment's frame in MakeDqnAgent.
+  absl::StatusOr<ImageShape> shape =
+      TorsoSpec(*this, ImageShape{/*channels=*/1, /*height=*/1 << 12,
+                                  /*width=*/1 << 12})
+          .OutputShape();
+  if (!shape.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dqn.", shape.status().message()));
+  }
+  if (pixel_downsample < 1 || pixel_downsample > 24) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "dqn.pixel_downsample is ", pixel_downsample, "; must be in [1, 24]"));
+  }
   return absl::OkStatus();
 }
 
@@ -328,12 +435,36 @@ absl::StatusOr<std::unique_ptr<SourceAgent>> MakeDqnAgent(
                      ") must be a multiple of dqn.actors_per_learner (",
                      options.actors_per_learner, ")"));
   }
-  AD_ASSIGN_OR_RETURN(std::unique_ptr<OneHotEncoder> encoder,
-                      OneHotEncoder::Create(spec.space));
+  std::unique_ptr<ObservationEncoder> encoder;
+  std::optional<ConvTorsoSpec> conv;
+  const bool pixels = PixelShape(spec.space).ok();
+  if (options.torso == "conv") {
+    absl::StatusOr<std::unique_ptr<PixelEncoder>> pixel_encoder =
+        PixelEncoder::Create(spec.space, options.pixel_downsample);
+    if (!pixel_encoder.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dqn.torso conv / dqn.pixel_downsample: ",
+                       pixel_encoder.status().message()));
+    }
+    conv = TorsoSpec(options, (*pixel_encoder)->shape());
+    absl::StatusOr<ImageShape> out = conv->OutputShape();
+    if (!out.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("dqn.", out.status().message()));
+    }
+    encoder = *std::move(pixel_encoder);
+  } else if (pixels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dqn.torso is mlp but ", spec.space.family,
+                     " observations are pixels; set dqn.torso: conv"));
+  } else {
+    AD_ASSIGN_OR_RETURN(encoder, OneHotEncoder::Create(spec.space));
+  }
   std::unique_ptr<SourceAgent> agent;
   AD_RETURN_IF_ERROR(learner::TorchCall(
       [&] {
-        agent = std::make_unique<DqnAgent>(spec, options, std::move(encoder));
+        agent =
+            std::make_unique<DqnAgent>(spec, options, std::move(encoder), conv);
       },
       "dqn init"));
   return agent;

@@ -21,18 +21,29 @@
 // a target network copied every `target_update_period` updates; Huber loss,
 // gradient clipping at max_grad_norm (Table 5: 10).
 //
-// Observations pass through an ObservationEncoder (actors/torch_util.h): the
-// one-hot encoder now, a pixel encoder for the Watermaze stand-in later.
+// Observations pass through an ObservationEncoder (actors/torch_util.h) and
+// the replay keeps its byte codes. `torso: mlp` (the default): one-hot
+// features into a ReLU MLP of `layers` x `hidden`, for the discrete
+// families. `torso: conv`: the pixel families (Watermaze): frames averaged
+// over `pixel_downsample` x `pixel_downsample` blocks (1: the full 72 x 96),
+// scaled to [0, 1], into Table 5's ResNet torso (actors/grouped_conv.h:
+// `conv_channels` stages of conv `conv_kernel` / `conv_stride`, max pool
+// `pool_kernel` / `pool_stride`, `conv_res_blocks` residual blocks each),
+// then the same MLP and Q head. Conv torsos are grouped like the MLPs, so
+// `actors_per_learner` works with either torso.
 //
 // Preset keys (prefix "dqn."): learning_rate, discount, lambda, hidden,
 // layers, batch_size, sequence_len, sequence_overlap, replay_capacity,
 // min_replay, train_every, target_update_period, epsilon_start, epsilon_end,
 // epsilon_decay_fraction, max_grad_norm (per learner), adam_eps,
-// actors_per_learner.
+// actors_per_learner, torso, conv_channels (comma-separated), conv_kernel,
+// conv_stride, pool_kernel, pool_stride, conv_res_blocks, pixel_downsample.
 #ifndef AD_ACTORS_DQN_H_
 #define AD_ACTORS_DQN_H_
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "actors/source.h"
@@ -54,12 +65,21 @@ struct DqnOptions {
   int train_every = 1;            // batched env steps per update
   int target_update_period = 50;  // updates (Table 5)
   double epsilon_start = 1.0;
-  double epsilon_end = 0.01;            // Table 5
-  double epsilon_decay_fraction = 0.5;  // of the episode budget
-  double max_grad_norm = 10;            // Table 5
-  double adam_eps = 1e-6;               // Table 5
-  int actors_per_learner = 0;           // streams per learner; 0: all
+  double epsilon_end = 0.01;                      // Table 5
+  double epsilon_decay_fraction = 0.5;            // of the episode budget
+  double max_grad_norm = 10;                      // Table 5
+  double adam_eps = 1e-6;                         // Table 5
+  int actors_per_learner = 0;                     // streams per learner; 0: all
+  std::string torso = "mlp";                      // "mlp" or "conv" (pixels)
+  std::vector<int> conv_channels = {32, 64, 64};  // per stage (Table 5)
+  int conv_kernel = 3;                            // Table 5
+  int conv_stride = 1;                            // Table 5
+  int pool_kernel = 3;                            // Table 5
+  int pool_stride = 2;                            // Table 5
+  int conv_res_blocks = 2;   // per stage (IMPALA's ResNet; not in Table 5)
+  int pixel_downsample = 1;  // average d x d pixel blocks first; 1: none
   static absl::StatusOr<DqnOptions> FromParams(const SourceParams& p);
+  // INVALID_ARGUMENT naming the first bad key ("dqn.<key>").
   absl::Status Validate() const;
 };
 
