@@ -417,6 +417,13 @@ absl::Status TrainOptions::Validate() const {
 
 absl::Status DataOptions::Validate() const {
   if (env.empty()) return OutOfRange("data.env", "''", "non-empty");
+  // Several families, comma-separated, train one model on all of them.
+  for (absl::string_view family : absl::StrSplit(env, ',')) {
+    if (family.empty()) {
+      return OutOfRange("data.env", absl::StrCat("'", env, "'"),
+                        "family names separated by single commas");
+    }
+  }
   if (split != "train") {
     return OutOfRange("data.split", split,
                       "\"train\": the learner never samples held-out tasks");

@@ -113,7 +113,9 @@ struct TrainOptions {
 };
 
 struct DataOptions {
-  std::string env = "darkroom";  // environment family to sample from
+  // Environment family to sample from; "a,b" trains one model on several
+  // families, batches interleaved (learner/mixed_window_source.h).
+  std::string env = "darkroom";
   // Always "train": the learner must never see a held-out task. The key
   // exists so that a preset saying anything else fails loudly.
   std::string split = "train";

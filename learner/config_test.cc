@@ -106,6 +106,18 @@ TEST(ConfigTest, OnlyTheTrainSplitIsAccepted) {
   EXPECT_THAT(config.status().message(), HasSubstr("data.split"));
 }
 
+TEST(ConfigTest, SeveralFamiliesAreCommaSeparatedWithoutEmptyNames) {
+  auto two = ParseConfig("data.env = darkroom,darkroom_hard", "x.cfg");
+  ASSERT_TRUE(two.ok()) << two.status();
+  EXPECT_EQ(two->data.env, "darkroom,darkroom_hard");
+  for (const char* bad : {"data.env = darkroom,", "data.env = ,darkroom",
+                          "data.env = darkroom,,key_to_door"}) {
+    auto config = ParseConfig(bad, "x.cfg");
+    ASSERT_FALSE(config.ok()) << bad;
+    EXPECT_THAT(config.status().message(), HasSubstr("data.env")) << bad;
+  }
+}
+
 TEST(ConfigTest, OverridesApplyAndValidate) {
   auto config = BuiltinPreset("test");
   ASSERT_TRUE(config.ok());

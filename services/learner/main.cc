@@ -13,6 +13,7 @@
 // SIGTERM the learner finishes its step, writes a checkpoint and exits.
 #include <atomic>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "learner/config.h"
 #include "learner/device.h"
 #include "learner/export.h"
+#include "learner/mixed_window_source.h"
 #include "learner/prefetcher.h"
 #include "learner/trainer.h"
 #include "services/common/binary_init.h"
@@ -129,21 +131,44 @@ int main(int argc, char** argv) {
   if (!server.ok()) return Fail(server.status());
   ad::services::ShutdownOnSignal on_signal(server->get(), server_options.grace);
 
-  sl::StoreWindowSource::Options source_options;
-  source_options.client.address = absl::GetFlag(FLAGS_store);
-  source_options.request.window_len = config->model.context_len;
-  source_options.request.batch_size = config->train.batch_size;
-  source_options.request.seed = config->train.seed;
-  source_options.request.first_batch = (*trainer)->step();
-  source_options.data = config->data;
-  source_options.registry = registry.get();
-  auto source = sl::StoreWindowSource::Create(source_options);
-  if (!source.ok()) return Fail(source.status());
+  // One store source per family of data.env ("darkroom" or, to train one
+  // model on several families, "darkroom,darkroom_hard"), interleaved batch
+  // by batch (learner/mixed_window_source.h); part i uses seed + i.
+  const std::vector<std::string> families =
+      absl::StrSplit(config->data.env, ',');
+  std::vector<std::unique_ptr<al::WindowSource>> parts;
+  for (size_t i = 0; i < families.size(); ++i) {
+    sl::StoreWindowSource::Options source_options;
+    source_options.client.address = absl::GetFlag(FLAGS_store);
+    source_options.request.window_len = config->model.context_len;
+    source_options.request.batch_size = config->train.batch_size;
+    source_options.request.seed = config->train.seed + i;
+    source_options.request.first_batch = al::MixedWindowSource::PartFirstBatch(
+        static_cast<int>(i), static_cast<int>(families.size()),
+        (*trainer)->step());
+    source_options.data = config->data;
+    source_options.data.env = families[i];
+    source_options.registry = registry.get();
+    auto part = sl::StoreWindowSource::Create(source_options);
+    if (!part.ok()) return Fail(part.status());
+    parts.push_back(*std::move(part));
+  }
+  std::unique_ptr<al::WindowSource> source;
+  if (parts.size() == 1) {
+    source = std::move(parts[0]);
+  } else {
+    auto mixed =
+        al::MixedWindowSource::Create(std::move(parts), (*trainer)->step());
+    if (!mixed.ok()) return Fail(mixed.status());
+    source = *std::move(mixed);
+    LOG(INFO) << "training on " << families.size()
+              << " families, batches interleaved: " << config->data.env;
+  }
   al::Prefetcher::Options prefetch_options;
   prefetch_options.capacity = config->data.prefetch_batches;
   prefetch_options.model = config->model;
   prefetch_options.device = *device;
-  al::Prefetcher prefetcher(*std::move(source), prefetch_options);
+  al::Prefetcher prefetcher(std::move(source), prefetch_options);
 
   std::atomic<bool> stop{false};
   absl::Status training_status;
