@@ -24,6 +24,10 @@ absl::Status HistoryRecorder::Options::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "chunk_transitions is ", chunk_transitions, "; must be in [1, 2^24]"));
   }
+  if (chunk_obs_bytes < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chunk_obs_bytes is ", chunk_obs_bytes, "; must be at least 1"));
+  }
   return absl::OkStatus();
 }
 
@@ -81,7 +85,12 @@ absl::Status HistoryRecorder::Record(absl::Span<const int32_t> obs,
     chunk_.episode_returns.push_back(static_cast<float>(current_return_));
     current_return_ = 0;
   }
-  if (chunk_.size() >= options_.chunk_transitions) {
+  const int64_t obs_bytes =
+      obs_bytes_
+          ? static_cast<int64_t>(t.obs_u8().size())
+          : int64_t{t.obs_size()} * static_cast<int64_t>(sizeof(int32_t));
+  if (chunk_.size() >= options_.chunk_transitions ||
+      obs_bytes >= options_.chunk_obs_bytes) {
     return SendChunk(/*final=*/false);
   }
   return absl::OkStatus();

@@ -1,6 +1,8 @@
 // HistoryRecorder: buffers the transitions of one actor stream and hands them
-// to a HistorySink in chunks (every `chunk_transitions` transitions, and a
-// last chunk with final=true when the history ends).
+// to a HistorySink in chunks (every `chunk_transitions` transitions, or
+// sooner once the chunk's observations reach `chunk_obs_bytes`, and a last
+// chunk with final=true when the history ends). Both cuts depend only on the
+// history, so a resent history is chunked the same way.
 //
 // One recorder per stream, owned and used by one thread (the task runner that
 // steps the stream's environment). It borrows the sink, which must outlive
@@ -26,6 +28,11 @@ class HistoryRecorder {
  public:
   struct Options {
     int64_t chunk_transitions = 4096;  // transitions per non-final chunk
+    // Also cut a chunk once its observations take this many bytes (obs_u8
+    // bytes, or 4 per int32 value): 4096 Watermaze frames would be 85 MB,
+    // over gRPC's 64 MB message limit; 8 MB is 404 frames. Darkroom chunks
+    // (32 KB) never reach it.
+    int64_t chunk_obs_bytes = int64_t{8} << 20;
     absl::Status Validate() const;
   };
 

@@ -87,6 +87,7 @@ TEST(HistoryRecorderTest, PixelFramesTravelAsBytesAndReadBackExactly) {
   auto h = ReadHistoryFile((*sink)->PathFor(meta.history_id()));
   ASSERT_TRUE(h.ok()) << h.status();
   EXPECT_EQ(h->meta.length(), 7u);
+  EXPECT_TRUE(h->meta.complete());
   EXPECT_TRUE(h->transitions.obs_u8().empty());
   EXPECT_EQ(std::vector<int32_t>(h->transitions.obs().begin(),
                                  h->transitions.obs().end()),
@@ -97,6 +98,38 @@ TEST(HistoryRecorderTest, PixelFramesTravelAsBytesAndReadBackExactly) {
   meta.set_num_actions(5);
   EXPECT_FALSE(HistoryRecorder(meta, sink->get(), HistoryRecorder::Options{})
                    .obs_bytes());
+}
+
+// Pixel chunks are also cut by size, so that they stay far below gRPC's
+// message limit whatever chunk_transitions says.
+TEST(HistoryRecorderTest, CutsChunksByObservationBytesToo) {
+  const std::string dir = TempDir("recorder_bytes");
+  auto sink = FileSink::Create(FileSink::Options{dir});
+  ASSERT_TRUE(sink.ok());
+  const int dim = (*envs::FindFamily("watermaze"))->space().obs_dim;
+  ad::v1::HistoryMeta meta;
+  meta.set_history_id("random:watermaze:bytes");
+  meta.set_env("watermaze");
+  meta.set_task_id("watermaze/platform=20,15");
+  meta.set_source("random");
+  meta.set_obs_dim(dim);
+  meta.set_num_actions(8);
+  HistoryRecorder::Options options;
+  options.chunk_transitions = 1000;
+  options.chunk_obs_bytes = 3 * dim;  // three frames per chunk
+  HistoryRecorder recorder(meta, sink->get(), options);
+  const std::vector<int32_t> frame(dim, 200);
+  for (int t = 0; t < 4; ++t) {
+    ASSERT_TRUE(recorder.Record(frame, 1, 0.0f, false).ok());
+  }
+  ASSERT_TRUE((*sink)->Flush(absl::Seconds(10)).ok());
+  // The first three frames went out as a chunk before Finish.
+  auto h = ReadHistoryFile((*sink)->PathFor(meta.history_id()));
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->meta.length(), 3u);
+  EXPECT_FALSE(h->meta.complete());
+  options.chunk_obs_bytes = 0;
+  EXPECT_EQ(options.Validate().code(), absl::StatusCode::kInvalidArgument);
 }
 
 // Re-stepping the environment with a recorded history's actions reproduces
