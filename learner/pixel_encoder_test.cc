@@ -319,6 +319,11 @@ TEST(PixelEncoderTest, CheckpointRoundTripKeepsRunningStats) {
   torch::NoGradGuard no_grad;
   ModelInput in = PixelInput(RandomFrames(2, 6));
   EXPECT_TRUE(original->Forward(in).equal(loaded->model->Forward(in)));
+  // The evaluators' path: int64 observations, last position only.
+  ModelInput wide = in;
+  wide.obs = in.obs.to(torch::kLong);
+  EXPECT_TRUE(torch::allclose(loaded->model->NextActionLogits(wide),
+                              original->Forward(in).select(1, 5), 1e-5, 1e-5));
 
   // A resumed trainer gets the running statistics too, not fresh ones.
   auto resumed = Trainer::Create(config, torch::kCPU);
