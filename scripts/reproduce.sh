@@ -13,7 +13,9 @@
 # logs, results/{report.json,returns.csv,curves.csv,*.png}, summary.md,
 # summary.json). Resumable: a second run reuses the store's complete
 # histories and finished checkpoints there and only evaluates again.
-# Environment: AD_REPRODUCE_DIR (default runs/reproduce), AD_BUILD_DIR.
+# Environment: AD_REPRODUCE_DIR (default runs/reproduce), AD_BUILD_DIR (its
+# bin/ holds the binaries), AD_REPRODUCE_NO_BUILD=1 (skip deps.sh and
+# build.sh: use the binaries already built there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +31,8 @@ EXPERIMENTS=(
   "context_size|12 min|Fig. 7: one AD model trained per context size (1, 2, 4 Dark Room episodes) on the darkroom experiment's A3C histories (runs darkroom first if its store is missing)"
   "prompt|4 min|Fig. 5: the darkroom AD and ED prompted with partial A3C histories (0-100% of their episodes) on held-out goals"
   "transfer|3 min|The critique: the darkroom AD evaluated on Dark Key-to-Door, a family it never saw"
+  "multi_family|15 min|The critique, beyond it: one AD trained on Dark Room and Dark Room Hard together (shared 17x17 (x, y) encoding), evaluated on both and on Dark Key-to-Door, a family it never saw"
+  "task_count|30 min|Fig. 12: AD trained on 4, 12, 32 and all 61 Dark Room train goals (A3C histories), each evaluated on its own train goals and on the 20 held-out goals"
 )
 
 usage() {
@@ -230,6 +234,89 @@ run_transfer() {
   summarise "$out/results" "$out"
 }
 
+# One AD model trained on two families at once: tabular-Q histories of the
+# Dark Room and Dark Room Hard train goals (actors -> ad-store), one learner
+# whose batches alternate between the families (data.env =
+# darkroom,darkroom_hard; one (x, y) embedding of the 17x17 grid serves
+# both), then the frozen model on held-out goals of each family and on Dark
+# Key-to-Door, which it never saw.
+run_multi_family() {
+  local out="$ROOT/multi_family" family
+  mkdir -p "$out/logs"
+  start_store "$out/store" "$out/logs/store.log"
+  for family in darkroom darkroom_hard; do
+    if [[ -f "$out/$family.complete" ]]; then
+      echo "reproduce: $family histories are in the store; reusing them" >&2
+      continue
+    fi
+    local gen=("$BIN/ad-actor" "--family=$family" --split=train
+      --source=tabular_q --preset=cpu-darkroom_hard --parallel_tasks=2
+      "--sink=store:$STORE_ADDR" --metrics_port=-1)
+    echo "$ ${gen[*]}" | tee -a "$out/command.txt" >&2
+    "${gen[@]}" 2>"$out/logs/actor-$family.log"
+    touch "$out/$family.complete"
+  done
+  local steps=4000 dir="$out/checkpoints/ad"
+  local learn=("$BIN/ad-learner" --port=0 --metrics_port=-1
+    "--store=$STORE_ADDR" --preset=cpu-darkroom_hard
+    "--set=data.env=darkroom,darkroom_hard;data.source=tabular_q;train.steps=$steps"
+    "--checkpoint_dir=$dir" --threads=2 --exit_when_done)
+  if [[ -f "$dir/ckpt-$(printf '%012d' "$steps").pt" ]]; then
+    echo "reproduce: $dir is trained; reusing it" >&2
+  else
+    echo "$ ${learn[*]}" | tee -a "$out/command.txt" >&2
+    "${learn[@]}" 2>"$out/logs/learner.log"
+    tail -n 1 "$out/logs/learner.log" >&2
+  fi
+  stop_store
+  local ckpt
+  ckpt=$(latest "$dir")
+  for family in darkroom darkroom_hard key_to_door; do
+    local cmd=("$BIN/adctl" eval incontext "--checkpoint=$ckpt"
+      "--env=$family" --max_tasks=40 --seeds=5 --episodes=40 --temperature=1
+      --window=chunk --baselines=random,optimal,heuristic
+      "--out=$out/$family")
+    echo "$ ${cmd[*]}" | tee -a "$out/command.txt" >&2
+    "${cmd[@]}"
+    summarise "$out/$family" "$out/$family"
+  done
+}
+
+# Fig. 12: how many training tasks AD needs before it learns an algorithm
+# rather than memorising its goals. One ad-demo per task count N (A3C source
+# on N evenly spaced train goals, AD 3000 steps, evaluated on the 20 held-out
+# goals), then the same AD on the N goals it was trained on. Counts in
+# TASK_COUNTS (default "4 12 32 0"; 0 = all 61 train goals).
+run_task_count() {
+  local out="$ROOT/task_count" n
+  local counts=(${TASK_COUNTS:-4 12 32 0})
+  local points=()
+  for n in "${counts[@]}"; do
+    local name="n$n"
+    [[ $n == 0 ]] && name=all
+    local dir="$out/$name"
+    mkdir -p "$dir"
+    local cmd=("$BIN/ad-demo" "--out=$dir" --env=darkroom --source=a3c
+      "--max_train_tasks=$n" --ad_steps=3000 --eval_seeds=5)
+    echo "$ ${cmd[*]}" | tee "$dir/command.txt" >&2
+    "${cmd[@]}"
+    summarise "$dir/results" "$dir"
+    # The same frozen AD on the goals it was trained on (the evaluator's
+    # evenly spaced subset is the demo's: envs::EvenlySpacedTasks).
+    local train=("$BIN/adctl" eval incontext
+      "--checkpoint=$(latest "$dir/checkpoints/ad-a3c")" --env=darkroom
+      --tasks=train "--max_tasks=$n" --seeds=5 --episodes=40 --temperature=1
+      --window=chunk --baselines=random,optimal,heuristic
+      "--out=$dir/train_goals")
+    echo "$ ${train[*]}" | tee -a "$dir/command.txt" >&2
+    "${train[@]}"
+    summarise "$dir/train_goals" "$dir/train_goals"
+    points+=("$name")
+  done
+  /usr/bin/python3 scripts/task_count_summary.py "$out" "${points[@]}" \
+    | tee "$out/summary.md"
+}
+
 main() {
   local names=()
   for a in "$@"; do
@@ -250,8 +337,10 @@ main() {
   if ((${#names[@]} == 0)); then
     for e in "${EXPERIMENTS[@]}"; do names+=("${e%%|*}"); done
   fi
-  scripts/deps.sh
-  scripts/build.sh
+  if [[ -z "${AD_REPRODUCE_NO_BUILD:-}" ]]; then
+    scripts/deps.sh
+    scripts/build.sh
+  fi
   local start=$SECONDS
   for name in "${names[@]}"; do
     local t0=$SECONDS
