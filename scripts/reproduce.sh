@@ -157,6 +157,24 @@ stop_store() {
   trap - EXIT
 }
 
+# Trains an ad-learner over the store at STORE_ADDR into checkpoint
+# directory DIR until STEPS, unless DIR already holds that step's checkpoint:
+#   train_learner OUT DIR STEPS LOG PRESET SET
+# OUT/command.txt records the command, LOG its output.
+train_learner() {
+  local out=$1 dir=$2 steps=$3 log=$4 preset=$5 set=$6
+  local cmd=("$BIN/ad-learner" --port=0 --metrics_port=-1
+    "--store=$STORE_ADDR" "--preset=$preset" "--set=$set;train.steps=$steps"
+    "--checkpoint_dir=$dir" --threads=2 --exit_when_done)
+  if [[ -f "$dir/ckpt-$(printf '%012d' "$steps").pt" ]]; then
+    echo "reproduce: $dir is trained; reusing it" >&2
+  else
+    echo "$ ${cmd[*]}" | tee -a "$out/command.txt" >&2
+    "${cmd[@]}" 2>"$log"
+    tail -n 1 "$log" >&2
+  fi
+}
+
 # The darkroom experiment's data and checkpoints (run it if missing).
 need_darkroom() {
   [[ -f "$ROOT/darkroom/results/report.json" ]] || run_darkroom
@@ -173,17 +191,9 @@ run_context_size() {
   local sweep=() episodes
   for episodes in 1 2 4; do
     local dir="$out/checkpoints/ctx${episodes}ep"
-    local cmd=("$BIN/ad-learner" --port=0 --metrics_port=-1
-      "--store=$STORE_ADDR" --preset=cpu-demo
-      "--set=data.env=darkroom;data.source=a3c;data.episode_stride=32;model.context_len=$((20 * episodes));train.steps=$steps"
-      "--checkpoint_dir=$dir" --threads=2 --exit_when_done)
-    if [[ -f "$dir/ckpt-$(printf '%012d' "$steps").pt" ]]; then
-      echo "reproduce: $dir is trained; reusing it" >&2
-    else
-      echo "$ ${cmd[*]}" | tee -a "$out/command.txt" >&2
-      "${cmd[@]}" 2>"$out/logs/learner-ctx${episodes}ep.log"
-      tail -n 1 "$out/logs/learner-ctx${episodes}ep.log" >&2
-    fi
+    train_learner "$out" "$dir" "$steps" \
+      "$out/logs/learner-ctx${episodes}ep.log" cpu-demo \
+      "data.env=darkroom;data.source=a3c;data.episode_stride=32;model.context_len=$((20 * episodes))"
     sweep+=("${episodes}ep=$(latest "$dir")")
   done
   local IFS=,
@@ -257,17 +267,8 @@ run_multi_family() {
     touch "$out/$family.complete"
   done
   local steps=4000 dir="$out/checkpoints/ad"
-  local learn=("$BIN/ad-learner" --port=0 --metrics_port=-1
-    "--store=$STORE_ADDR" --preset=cpu-darkroom_hard
-    "--set=data.env=darkroom,darkroom_hard;data.source=tabular_q;train.steps=$steps"
-    "--checkpoint_dir=$dir" --threads=2 --exit_when_done)
-  if [[ -f "$dir/ckpt-$(printf '%012d' "$steps").pt" ]]; then
-    echo "reproduce: $dir is trained; reusing it" >&2
-  else
-    echo "$ ${learn[*]}" | tee -a "$out/command.txt" >&2
-    "${learn[@]}" 2>"$out/logs/learner.log"
-    tail -n 1 "$out/logs/learner.log" >&2
-  fi
+  train_learner "$out" "$dir" "$steps" "$out/logs/learner.log" \
+    cpu-darkroom_hard "data.env=darkroom,darkroom_hard;data.source=tabular_q"
   stop_store
   local ckpt
   ckpt=$(latest "$dir")
