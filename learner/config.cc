@@ -171,6 +171,7 @@ const std::vector<Field>& Fields() {
       MakeInt("model.frame_height", AD_MEMBER(model.frame_height)),
       MakeInt("model.frame_width", AD_MEMBER(model.frame_width)),
       MakeInt("model.frame_channels", AD_MEMBER(model.frame_channels)),
+      MakeInt("model.pixel_downsample", AD_MEMBER(model.pixel_downsample)),
       MakeInt("model.conv_blocks", AD_MEMBER(model.conv_blocks)),
       MakeInt("model.conv_channels", AD_MEMBER(model.conv_channels)),
       MakeInt("model.conv_kernel", AD_MEMBER(model.conv_kernel)),
@@ -300,9 +301,19 @@ absl::Status ValidatePixelEncoder(const ModelOptions& m) {
   }
   AD_RETURN_IF_ERROR(
       CheckInRange("model.encoder_units", m.encoder_units, 1, 65536));
+  AD_RETURN_IF_ERROR(
+      CheckInRange("model.pixel_downsample", m.pixel_downsample, 1, 16));
+  if (m.frame_height < m.pixel_downsample ||
+      m.frame_width < m.pixel_downsample) {
+    return OutOfRange("model.pixel_downsample",
+                      absl::StrCat(m.pixel_downsample),
+                      absl::StrCat("at most the frame's smaller side (",
+                                   m.frame_height, "x", m.frame_width, ")"));
+  }
   // Each block: conv with padding k/2 (floor((x + 2(k/2) - k) / s) + 1),
   // then a floor max-pool. Every block must leave at least one pixel.
-  int64_t h = m.frame_height, w = m.frame_width;
+  int64_t h = m.frame_height / m.pixel_downsample;
+  int64_t w = m.frame_width / m.pixel_downsample;
   for (int i = 0; i < m.conv_blocks; ++i) {
     const int64_t pad = m.conv_kernel / 2;
     h = (h + 2 * pad - m.conv_kernel) / m.conv_stride + 1;

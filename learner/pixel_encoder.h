@@ -9,7 +9,9 @@
 // [B, T, obs_dim] in any integer dtype (uint8 from the training batch,
 // int64 from evaluators), scales values to [0, 1], lays the B*T frames out
 // as NCHW (in the channels-last memory format, so no copy transposes
-// them) and runs conv_blocks blocks of
+// them), averages pixel_downsample x pixel_downsample blocks when that is
+// above 1 (a CPU preset's saving; the paper has none) and runs conv_blocks
+// blocks of
 //
 //   Conv2d(conv_channels, conv_kernel, stride conv_stride, padding
 //   conv_kernel / 2, no bias) -> BatchNorm2d(momentum 1 - batchnorm_decay,
@@ -69,6 +71,11 @@ class PixelObservationEncoder : public ObservationEncoder {
   // The frames of `obs` [B, T, obs_dim] as float [B*T, C, H, W] in [0, 1]
   // (channels-last memory format): what the convs read. Exposed for tests.
   torch::Tensor Frames(const torch::Tensor& obs) const;
+  // With pixel_downsample = k > 1: the frames averaged over k x k blocks,
+  // float [B*T, C, H / k, W / k] (channels-last memory), in one pass over the
+  // bytes (what Frames + an average pool compute, without the full-size
+  // float copy). Exposed for tests.
+  torch::Tensor DownsampledFrames(const torch::Tensor& obs) const;
 
  private:
   ModelOptions options_;

@@ -78,6 +78,68 @@ TEST(PixelEncoderTest, PaperShapeShrinksToOnePixel) {
   EXPECT_EQ(PixelFeatures(four).height, 0);
 }
 
+TEST(PixelEncoderTest, DownsampleAveragesBlocksBeforeTheConvs) {
+  // Oracle: a frame whose 2x2 pixel blocks are each one colour averages to
+  // the half-size frame it was blown up from, so an encoder that
+  // downsamples by 2 must give exactly what the same weights give on that
+  // half-size frame without downsampling.
+  ModelOptions big = TinyPixelOptions();
+  big.conv_blocks = 1;
+  big.pixel_downsample = 2;
+  ModelOptions small = big;
+  small.pixel_downsample = 1;
+  small.frame_height = kHeight / 2;
+  small.frame_width = kWidth / 2;
+  small.obs_dim = small.frame_height * small.frame_width * kChannels;
+  small.obs_high.assign(small.obs_dim, 256);
+  ASSERT_TRUE(big.Validate().ok()) << big.Validate();
+  ASSERT_TRUE(small.Validate().ok()) << small.Validate();
+  EXPECT_EQ(PixelFeatures(big).height, PixelFeatures(small).height);
+  EXPECT_EQ(PixelFeatures(big).width, PixelFeatures(small).width);
+  auto down = MakeEncoder(big);
+  auto plain = MakeEncoder(small);
+  {
+    torch::NoGradGuard no_grad;
+    auto from = down->named_parameters();
+    for (auto& p : plain->named_parameters()) p.value().copy_(from[p.key()]);
+  }
+  down->eval();
+  plain->eval();
+  torch::Tensor half =
+      torch::randint(0, 256, {2, 3, small.obs_dim}, torch::kByte);
+  torch::Tensor full = torch::empty({2, 3, kFrame}, torch::kByte);
+  auto h = half.accessor<uint8_t, 3>();
+  auto f = full.accessor<uint8_t, 3>();
+  for (int b = 0; b < 2; ++b) {
+    for (int t = 0; t < 3; ++t) {
+      for (int row = 0; row < kHeight; ++row) {
+        for (int col = 0; col < kWidth; ++col) {
+          for (int ch = 0; ch < kChannels; ++ch) {
+            f[b][t][(row * kWidth + col) * kChannels + ch] =
+                h[b][t][((row / 2) * (kWidth / 2) + col / 2) * kChannels + ch];
+          }
+        }
+      }
+    }
+  }
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(
+      torch::allclose(down->Encode(full), plain->Encode(half), 1e-5, 1e-6));
+  // The one-pass block average equals LibTorch's average pool of the
+  // full-size frames, on frames that are not blockwise constant too.
+  torch::Tensor noisy = RandomFrames(2, 3);
+  torch::Tensor pooled = torch::avg_pool2d(down->Frames(noisy), 2, 2);
+  EXPECT_TRUE(
+      torch::allclose(down->DownsampledFrames(noisy), pooled, 1e-6, 1e-6));
+  EXPECT_TRUE(down->DownsampledFrames(noisy).equal(
+      down->DownsampledFrames(noisy.to(torch::kLong))));
+  // And it is not the identity: the full frame without downsampling
+  // (a second conv block's worth of pixels) gives another embedding shape.
+  ModelOptions none = big;
+  none.pixel_downsample = 1;
+  EXPECT_NE(PixelFeatures(none).width, PixelFeatures(big).width);
+}
+
 TEST(PixelEncoderTest, EncodeShapeForEveryIntegerDtype) {
   auto encoder = MakeEncoder(TinyPixelOptions());
   encoder->eval();
@@ -375,6 +437,8 @@ TEST(PixelEncoderTest, ConfigErrorsNameTheKey) {
            {"model.batchnorm_decay = 1", "model.batchnorm_decay"},
            {"model.batchnorm_eps = 0", "model.batchnorm_eps"},
            {"model.encoder_units = 0", "model.encoder_units"},
+           {"model.pixel_downsample = 0", "model.pixel_downsample"},
+           {"model.pixel_downsample = 17", "model.pixel_downsample"},
        }) {
     std::string text = pixel;
     // A later assignment of a key would be a duplicate: drop the base one.
