@@ -32,6 +32,7 @@ EXPERIMENTS=(
   "prompt|4 min|Fig. 5: the darkroom AD and ED prompted with partial A3C histories (0-100% of their episodes) on held-out goals"
   "transfer|3 min|The critique: the darkroom AD evaluated on Dark Key-to-Door, a family it never saw"
   "multi_family|15 min|The critique, beyond it: one AD trained on Dark Room and Dark Room Hard together (shared 17x17 (x, y) encoding), evaluated on both and on Dark Key-to-Door, a family it never saw"
+  "watermaze|45 min|Fig. 4, Watermaze (72x96 pixels, first person): AD with the image encoder from DQN(Q-lambda) histories on 20 platforms vs ED, the source and random (8 held-out platforms x 6 seeds)"
   "task_count|30 min|Fig. 12: AD trained on 4, 12, 32 and all 61 Dark Room train goals (A3C histories), each evaluated on its own train goals and on the 20 held-out goals"
 )
 
@@ -183,6 +184,14 @@ need_darkroom() {
 # Fig. 7 with one model per context size: one ad-learner per window over the
 # darkroom experiment's store, then the evaluator's context_sweep over the
 # checkpoints (held-out goals).
+run_watermaze() {
+  # Every other setting is ad-demo's for the family (DemoDefaultsFor:
+  # 20 train / 8 held-out platforms, 6 seeds, 2 held-out source streams,
+  # 300 ED steps).
+  demo watermaze --env=watermaze --source=dqn \
+    --actor_preset=cpu-watermaze-ad --learner_preset=cpu-watermaze-ad
+}
+
 run_context_size() {
   need_darkroom
   local out="$ROOT/context_size" steps=3000

@@ -293,9 +293,10 @@ class Demo {
                      const std::string& label, int64_t steps) {
     // ED's expert histories do not improve: no subsampling.
     const int stride =
-        label == "ed" ? 0
-                      : (o_.episode_stride > 0 ? o_.episode_stride
-                                               : DefaultEpisodeStride(source));
+        label == "ed"
+            ? 0
+            : (o_.episode_stride > 0 ? o_.episode_stride
+                                     : DefaultEpisodeStride(o_.env, source));
     Stage(absl::StrFormat(
         "learner: %s on %s histories (checkpoints in %s)",
         label == "ed" ? "Expert Distillation" : "Algorithm Distillation",
@@ -309,7 +310,8 @@ class Demo {
          absl::StrCat(
              "--set=data.env=", o_.env, ";data.source=", source,
              steps > 0 ? absl::StrCat(";train.steps=", steps) : "",
-             stride > 0 ? absl::StrCat(";data.episode_stride=", stride) : ""),
+             stride > 0 ? absl::StrCat(";data.episode_stride=", stride) : "",
+             o_.learner_set.empty() ? "" : absl::StrCat(";", o_.learner_set)),
          absl::StrCat("--checkpoint_dir=", CheckpointDir(label)),
          absl::StrCat("--threads=", o_.threads), "--exit_when_done",
          "--progress=false"});
@@ -415,15 +417,63 @@ class Demo {
 
 }  // namespace
 
-int DefaultEpisodeStride(const std::string& source) {
+int DefaultEpisodeStride(const std::string& env, const std::string& source) {
   // Measured in docs/science.md (held-out Dark Room, episodes 31-40).
+  if (env != "darkroom") return 0;
   if (source == "a3c") return 32;
   if (source == "dqn") return 16;
   return 0;
 }
 
+absl::StatusOr<EnvDemoDefaults> DemoDefaultsFor(const std::string& env) {
+  EnvDemoDefaults d;
+  if (env == "darkroom") {
+    d.source = "a3c";
+    d.actor_preset = d.learner_preset = "cpu-demo";
+  } else if (env == "darkroom_hard" || env == "key_to_door") {
+    d.source = "tabular_q";
+    d.actor_preset = d.learner_preset = absl::StrCat("cpu-", env);
+  } else if (env == "bandit") {
+    d.source = "ucb";
+    d.actor_preset = d.learner_preset = "cpu-bandit";
+    d.eval_episodes = 100;
+  } else if (env == "watermaze") {
+    d.source = "dqn";
+    d.actor_preset = d.learner_preset = "cpu-watermaze-ad";
+    d.max_train_tasks = 20;
+    d.max_test_tasks = 8;
+    d.eval_seeds = 6;
+    d.heldout_streams = 2;
+    d.ed_steps = 300;
+  } else {
+    return absl::NotFoundError(absl::StrCat(
+        "ad-demo has no settings for env '", env,
+        "'; known: darkroom, darkroom_hard, key_to_door, bandit, watermaze"));
+  }
+  return d;
+}
+
+absl::Status ApplyEnvDefaults(DemoOptions& o) {
+  AD_ASSIGN_OR_RETURN(const EnvDemoDefaults d, DemoDefaultsFor(o.env));
+  if (o.source.empty()) o.source = d.source;
+  if (o.actor_preset.empty()) o.actor_preset = d.actor_preset;
+  if (o.learner_preset.empty()) o.learner_preset = d.learner_preset;
+  if (o.max_train_tasks == -1) o.max_train_tasks = d.max_train_tasks;
+  if (o.max_test_tasks == -1) o.max_test_tasks = d.max_test_tasks;
+  if (o.eval_seeds == -1) o.eval_seeds = d.eval_seeds;
+  if (o.eval_episodes == -1) o.eval_episodes = d.eval_episodes;
+  if (o.heldout_streams == -1) o.heldout_streams = d.heldout_streams;
+  if (o.ed_steps == -1) o.ed_steps = d.ed_steps;
+  return absl::OkStatus();
+}
+
 absl::Status DemoOptions::Validate() const {
   if (out_dir.empty()) return absl::InvalidArgumentError("out_dir is empty");
+  if (source.empty() || actor_preset.empty() || learner_preset.empty()) {
+    return absl::InvalidArgumentError(
+        "source, actor_preset and learner_preset must be set (see "
+        "ApplyEnvDefaults)");
+  }
   if (bin_dir.empty()) return absl::InvalidArgumentError("bin_dir is empty");
   if (actors < 1 || actors > 64) {
     return absl::InvalidArgumentError(
@@ -460,7 +510,8 @@ absl::Status DemoOptions::Validate() const {
   return envs::FindFamily(env).status();
 }
 
-absl::Status RunDemo(const DemoOptions& options) {
+absl::Status RunDemo(DemoOptions options) {
+  AD_RETURN_IF_ERROR(ApplyEnvDefaults(options));
   AD_RETURN_IF_ERROR(options.Validate());
   std::error_code ec;
   fs::create_directories(fs::path(options.out_dir) / "logs", ec);

@@ -19,48 +19,83 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "envs/env.h"
 
 namespace ad::demo {
 
+// Options marked "unset" take the family's value from DemoDefaultsFor(env)
+// (ApplyEnvDefaults), so `ad-demo --env=watermaze` alone runs what fits.
 struct DemoOptions {
   std::string out_dir = "runs/demo";  // store, checkpoints, logs, results
   std::string bin_dir;                // the project's binaries
   std::string env = "darkroom";
-  std::string source = "a3c";  // the source AD distils (README)
-  std::string actor_preset = "cpu-demo";
-  std::string learner_preset = "cpu-demo";
+  std::string source;          // the source AD distils (README); "": unset
+  std::string actor_preset;    // "": unset
+  std::string learner_preset;  // "": unset
+  // Extra learner overrides ("key=value;..."), applied after the demo's.
+  std::string learner_set;
   int actors = 2;        // source-RL actor processes
   int64_t ad_steps = 0;  // learner steps for AD; 0: the preset's
-  int64_t ed_steps = 0;  // learner steps for ED; 0: the preset's
+  // Learner steps for ED; 0: the preset's; -1: unset.
+  int64_t ed_steps = -1;
   // The learner keeps every k-th episode of each history
-  // (data.episode_stride); 0: DefaultEpisodeStride(source).
+  // (data.episode_stride); 0: DefaultEpisodeStride(env, source).
   int episode_stride = 0;
-  int heldout_streams = 4;  // source streams per held-out goal (its curve)
-  int threads = 2;          // LibTorch threads of learner/evaluator
+  // Source streams per held-out goal (its curve); -1: unset.
+  int heldout_streams = -1;
+  int threads = 2;  // LibTorch threads of learner/evaluator
   double train_fraction = envs::kDefaultTrainFraction;  // task split
   uint64_t split_seed = envs::kDefaultSplitSeed;
   // Evenly spaced subsets of the split's sides (envs::EvenlySpacedTasks);
-  // 0: every task. For families with thousands of tasks (key_to_door).
-  int max_train_tasks = 0;
-  int max_test_tasks = 0;
-  int eval_seeds = 10;           // evaluation seeds per held-out goal
-  int eval_episodes = 40;        // in-context episodes per seed
-  double temperature = 1.0;      // evaluation action sampling; 0: greedy
+  // 0: every task; -1: unset. For families with hundreds of tasks.
+  int max_train_tasks = -1;
+  int max_test_tasks = -1;
+  int eval_seeds = -1;       // evaluation seeds per held-out goal; -1: unset
+  int eval_episodes = -1;    // in-context episodes per seed; -1: unset
+  double temperature = 1.0;  // evaluation action sampling; 0: greedy
   std::string window = "chunk";  // evaluator context: "slide" or "chunk"
   absl::Duration stage_timeout = absl::Minutes(30);
 
   absl::Status Validate() const;
 };
 
-// The episode stride at which AD distils `source`'s cpu-demo histories into
-// a faster in-context learner (docs/science.md: AD improves about as much
-// per episode as its source does per k episodes, so k sets the pace), or 0
-// for "the learner preset's" (tabular_q: 4).
-int DefaultEpisodeStride(const std::string& source);
+// What the demo runs on one family when an option is unset: the source AD
+// distils, the presets sized for a 2-core CPU, and the evaluation's size.
+// Values are the ones scripts/reproduce.sh measured with (docs/RESULTS.md).
+struct EnvDemoDefaults {
+  std::string source;
+  std::string actor_preset;
+  std::string learner_preset;
+  int max_train_tasks = 0;  // 0: every task
+  int max_test_tasks = 0;
+  int eval_seeds = 10;
+  int eval_episodes = 40;
+  int heldout_streams = 4;
+  int64_t ed_steps = 600;
+};
 
-absl::Status RunDemo(const DemoOptions& options);
+// darkroom: A3C, cpu-demo. darkroom_hard, key_to_door: tabular Q and their
+// cpu-<family> presets. bandit: UCB, cpu-bandit, 100 pulls. watermaze:
+// DQN(Q-lambda) from pixels with cpu-watermaze-ad on 20 train and 8
+// held-out platforms (6 seeds, 2 held-out source streams, 300 ED steps),
+// which fits the run in ~45 minutes. NOT_FOUND naming the known families
+// otherwise.
+absl::StatusOr<EnvDemoDefaults> DemoDefaultsFor(const std::string& env);
+
+// Sets every unset option of `options` from DemoDefaultsFor(options.env).
+absl::Status ApplyEnvDefaults(DemoOptions& options);
+
+// The episode stride at which AD distils `source`'s cpu-demo histories of
+// Dark Room into a faster in-context learner (docs/science.md: AD improves
+// about as much per episode as its source does per k episodes, so k sets
+// the pace), or 0 for "the learner preset's" (tabular_q: 4; every family
+// but darkroom, whose presets carry their own).
+int DefaultEpisodeStride(const std::string& env, const std::string& source);
+
+// Applies the env's defaults, validates, then runs.
+absl::Status RunDemo(DemoOptions options);
 
 }  // namespace ad::demo
 

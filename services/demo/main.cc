@@ -1,7 +1,8 @@
 // ad-demo: the end-to-end Algorithm Distillation pipeline on one machine,
 // every service its own process on loopback (services/demo/demo.h).
 //
-//   ad-demo --out=runs/demo [--source=a3c] [--actors=2] [--ad_steps=N]
+//   ad-demo --out=runs/demo [--env=darkroom|watermaze|...] [--source=a3c]
+//           [--actors=2] [--ad_steps=N]
 #include <csignal>
 #include <filesystem>
 
@@ -19,33 +20,48 @@ ABSL_FLAG(std::string, out, "runs/demo",
 ABSL_FLAG(std::string, bin_dir, "",
           "directory of the project binaries; empty: this binary's directory");
 ABSL_FLAG(std::string, env, "darkroom", "environment family");
-ABSL_FLAG(std::string, source, "a3c",
+ABSL_FLAG(std::string, source, "",
           "source algorithm AD distils: a3c (the paper's; single-stream "
-          "learners at the cpu-demo preset), tabular_q, dqn, noisy_expert");
-ABSL_FLAG(std::string, actor_preset, "cpu-demo", "ad-actor preset");
-ABSL_FLAG(std::string, learner_preset, "cpu-demo", "ad-learner preset");
+          "learners at the cpu-demo preset), tabular_q, dqn, noisy_expert, "
+          "ucb; empty: the env's (darkroom a3c, darkroom_hard and "
+          "key_to_door tabular_q, bandit ucb, watermaze dqn)");
+ABSL_FLAG(std::string, actor_preset, "",
+          "ad-actor preset; empty: the env's (darkroom cpu-demo, watermaze "
+          "cpu-watermaze-ad, else cpu-<env>)");
+ABSL_FLAG(std::string, learner_preset, "",
+          "ad-learner preset; empty: the env's (as --actor_preset)");
+ABSL_FLAG(std::string, learner_set, "",
+          "extra learner preset overrides 'key=value;...' for AD and ED, "
+          "after the demo's own (data.env, data.source, steps, stride)");
 ABSL_FLAG(int, actors, 2, "source-RL actor processes");
 ABSL_FLAG(int64_t, ad_steps, 0,
           "AD learner steps; 0: the preset's (cpu-demo: 6000)");
-ABSL_FLAG(int64_t, ed_steps, 600,
-          "ED learner steps (expert data is learnt fast); 0: the preset's");
+ABSL_FLAG(int64_t, ed_steps, -1,
+          "ED learner steps (expert data is learnt fast); 0: the preset's; "
+          "-1: the env's (600; watermaze 300)");
 ABSL_FLAG(int, episode_stride, 0,
           "AD learns from every k-th episode of each history; 0: the "
-          "source's default (a3c 32, dqn 16, else the learner "
-          "preset's)");
-ABSL_FLAG(int, heldout_streams, 4,
-          "source streams per held-out goal, for the source's own curve");
+          "source's default on darkroom (a3c 32, dqn 16), else the learner "
+          "preset's");
+ABSL_FLAG(int, heldout_streams, -1,
+          "source streams per held-out goal, for the source's own curve; "
+          "-1: the env's (4; watermaze 2)");
 ABSL_FLAG(int, threads, 2, "LibTorch threads of the learner and evaluator");
 ABSL_FLAG(double, train_fraction, ad::envs::kDefaultTrainFraction,
           "train share of the task split");
 ABSL_FLAG(uint64_t, split_seed, ad::envs::kDefaultSplitSeed,
           "seed of the task split");
-ABSL_FLAG(int, max_train_tasks, 0,
-          "source RL on at most N train tasks, evenly spaced; 0: all");
-ABSL_FLAG(int, max_test_tasks, 0,
-          "evaluate on at most N held-out tasks, evenly spaced; 0: all");
-ABSL_FLAG(int, eval_seeds, 10, "evaluation seeds per held-out task");
-ABSL_FLAG(int, eval_episodes, 40, "in-context episodes per seed");
+ABSL_FLAG(int, max_train_tasks, -1,
+          "source RL on at most N train tasks, evenly spaced; 0: all; -1: "
+          "the env's (all; watermaze 20)");
+ABSL_FLAG(int, max_test_tasks, -1,
+          "evaluate on at most N held-out tasks, evenly spaced; 0: all; -1: "
+          "the env's (all; watermaze 8)");
+ABSL_FLAG(int, eval_seeds, -1,
+          "evaluation seeds per held-out task; -1: the env's (10; "
+          "watermaze 6)");
+ABSL_FLAG(int, eval_episodes, -1,
+          "in-context episodes per seed; -1: the env's (40; bandit 100)");
 ABSL_FLAG(double, temperature, 1.0, "evaluation action sampling; 0: greedy");
 ABSL_FLAG(std::string, window, "chunk",
           "evaluator context: slide (recompute the last c transitions every "
@@ -73,6 +89,7 @@ int main(int argc, char** argv) {
   o.source = absl::GetFlag(FLAGS_source);
   o.actor_preset = absl::GetFlag(FLAGS_actor_preset);
   o.learner_preset = absl::GetFlag(FLAGS_learner_preset);
+  o.learner_set = absl::GetFlag(FLAGS_learner_set);
   o.actors = absl::GetFlag(FLAGS_actors);
   o.ad_steps = absl::GetFlag(FLAGS_ad_steps);
   o.ed_steps = absl::GetFlag(FLAGS_ed_steps);
