@@ -30,9 +30,13 @@ class HistoryRecorder {
     int64_t chunk_transitions = 4096;  // transitions per non-final chunk
     // Also cut a chunk once its observations take this many bytes (obs_u8
     // bytes, or 4 per int32 value): 4096 Watermaze frames would be 85 MB,
-    // over gRPC's 64 MB message limit; 8 MB is 404 frames. Darkroom chunks
-    // (32 KB) never reach it.
-    int64_t chunk_obs_bytes = int64_t{8} << 20;
+    // over gRPC's 64 MB message limit; 1 MiB is 51 frames, about one
+    // episode. Small pixel chunks matter to the learner: the store decodes
+    // whole chunks to cut a window, so with 8 MiB (404-frame) chunks a
+    // 150-frame window of every 2nd episode decoded ~3-5x the frames it
+    // used and ad-store took a full core feeding a 1.3 steps/s learner.
+    // Darkroom chunks (32 KB) never reach it.
+    int64_t chunk_obs_bytes = int64_t{1} << 20;
     absl::Status Validate() const;
   };
 

@@ -187,7 +187,7 @@ need_darkroom() {
 run_watermaze() {
   # Every other setting is ad-demo's for the family (DemoDefaultsFor:
   # 20 train / 8 held-out platforms, 6 seeds, 2 held-out source streams,
-  # 300 ED steps).
+  # 200 ED steps).
   demo watermaze --env=watermaze --source=dqn \
     --actor_preset=cpu-watermaze-ad --learner_preset=cpu-watermaze-ad
 }

@@ -444,7 +444,7 @@ absl::StatusOr<EnvDemoDefaults> DemoDefaultsFor(const std::string& env) {
     d.max_test_tasks = 8;
     d.eval_seeds = 6;
     d.heldout_streams = 2;
-    d.ed_steps = 300;
+    d.ed_steps = 200;
   } else {
     return absl::NotFoundError(absl::StrCat(
         "ad-demo has no settings for env '", env,

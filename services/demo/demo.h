@@ -79,7 +79,7 @@ struct EnvDemoDefaults {
 // darkroom: A3C, cpu-demo. darkroom_hard, key_to_door: tabular Q and their
 // cpu-<family> presets. bandit: UCB, cpu-bandit, 100 pulls. watermaze:
 // DQN(Q-lambda) from pixels with cpu-watermaze-ad on 20 train and 8
-// held-out platforms (6 seeds, 2 held-out source streams, 300 ED steps),
+// held-out platforms (6 seeds, 2 held-out source streams, 200 ED steps),
 // which fits the run in ~45 minutes. NOT_FOUND naming the known families
 // otherwise.
 absl::StatusOr<EnvDemoDefaults> DemoDefaultsFor(const std::string& env);

@@ -38,7 +38,7 @@ ABSL_FLAG(int64_t, ad_steps, 0,
           "AD learner steps; 0: the preset's (cpu-demo: 6000)");
 ABSL_FLAG(int64_t, ed_steps, -1,
           "ED learner steps (expert data is learnt fast); 0: the preset's; "
-          "-1: the env's (600; watermaze 300)");
+          "-1: the env's (600; watermaze 200)");
 ABSL_FLAG(int, episode_stride, 0,
           "AD learns from every k-th episode of each history; 0: the "
           "source's default on darkroom (a3c 32, dqn 16), else the learner "
