@@ -445,6 +445,7 @@ absl::StatusOr<EnvDemoDefaults> DemoDefaultsFor(const std::string& env) {
     d.eval_seeds = 6;
     d.heldout_streams = 2;
     d.ed_steps = 200;
+    d.stage_timeout = absl::Minutes(90);
   } else {
     return absl::NotFoundError(absl::StrCat(
         "ad-demo has no settings for env '", env,
@@ -464,6 +465,9 @@ absl::Status ApplyEnvDefaults(DemoOptions& o) {
   if (o.eval_episodes == -1) o.eval_episodes = d.eval_episodes;
   if (o.heldout_streams == -1) o.heldout_streams = d.heldout_streams;
   if (o.ed_steps == -1) o.ed_steps = d.ed_steps;
+  if (o.stage_timeout == absl::ZeroDuration()) {
+    o.stage_timeout = d.stage_timeout;
+  }
   return absl::OkStatus();
 }
 
@@ -503,6 +507,11 @@ absl::Status DemoOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrCat(
         "max_train_tasks = ", max_train_tasks, " and max_test_tasks = ",
         max_test_tasks, " must be >= 0 (0: every task of the split)"));
+  }
+  if (stage_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("stage_timeout = ", absl::FormatDuration(stage_timeout),
+                     " must be positive"));
   }
   if (ad_steps < 0 || ed_steps < 0) {
     return absl::InvalidArgumentError("ad_steps and ed_steps must be >= 0");

@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/time/time.h"
 #include "envs/env.h"
 #include "glog/logging.h"
 #include "services/common/usage.h"
@@ -62,6 +63,9 @@ ABSL_FLAG(int, eval_seeds, -1,
           "watermaze 6)");
 ABSL_FLAG(int, eval_episodes, -1,
           "in-context episodes per seed; -1: the env's (40; bandit 100)");
+ABSL_FLAG(absl::Duration, stage_timeout, absl::ZeroDuration(),
+          "fail the demo when a stage (source RL, a learner, the evaluation) "
+          "runs longer; 0: the env's (30m; watermaze 90m)");
 ABSL_FLAG(double, temperature, 1.0, "evaluation action sampling; 0: greedy");
 ABSL_FLAG(std::string, window, "chunk",
           "evaluator context: slide (recompute the last c transitions every "
@@ -104,6 +108,7 @@ int main(int argc, char** argv) {
   o.eval_episodes = absl::GetFlag(FLAGS_eval_episodes);
   o.temperature = absl::GetFlag(FLAGS_temperature);
   o.window = absl::GetFlag(FLAGS_window);
+  o.stage_timeout = absl::GetFlag(FLAGS_stage_timeout);
   absl::Status status = ad::demo::RunDemo(o);
   if (!status.ok()) {
     LOG(ERROR) << status;

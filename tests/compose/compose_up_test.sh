@@ -40,15 +40,18 @@ STARTED_ENGINE=0
 UP=0
 WATCHDOG=
 # The run: 3 actors x 32 Dark Room tasks x 32 A3C streams x 200 episodes x
-# 20 steps, the test learner for 16000 steps: both must still run when the
-# store is killed, after the Prometheus checks. (With 16 tasks and 8000
-# steps, a loaded 2-core machine took 57 s for the Prometheus checks and the
-# actors had finished by then.)
+# 20 steps; both actors and learner must still run when the store is
+# killed, after the Prometheus checks. (With 16 tasks, a loaded 2-core
+# machine took 57 s for the Prometheus checks and the actors had finished
+# by then.) The learner gets a budget it never reaches: a 16000-step one
+# was done by the kill when the checks ran slowly (fresh-clone CI beside
+# another job, 2026-12-03), so the test waits for progress past the
+# restart instead of for a final step.
 ACTORS=3
 TASKS=32
 STREAMS=32
 HISTORY_LEN=4000
-STEPS=16000
+STEPS=100000000
 
 TEST_NAME=compose.up
 TEST_T0=$T0
@@ -259,6 +262,7 @@ running_actors() { docker inspect -f '{{.State.Running}}' "${ACTOR_IDS[@]}" | gr
 ((ACTORS == $(running_actors))) || fail "an actor finished before the store was killed (preset too small)"
 step=$(metric "$LEARNER" 9104 ad_learner_step)
 ((${step%.*} < STEPS)) || fail "the learner finished before the store was killed (preset too small)"
+kill_step=${step%.*}
 before=$(stat_value transitions)
 docker kill "$STORE" >/dev/null
 log "killed the store holding >= $before transitions ($ACTORS actors running, learner at step ${step%.*})"
@@ -286,11 +290,21 @@ histories=$(stats | awk '$1 == "histories" {gsub(/[()]/, ""); print $2, $4}')
 [[ $histories == "$((ACTORS * TASKS * STREAMS)) $((ACTORS * TASKS * STREAMS))" ]] ||
   fail "histories (total, complete): $histories, want $((ACTORS * TASKS * STREAMS)) complete"
 log "ok: the store holds exactly $want transitions in $((ACTORS * TASKS * STREAMS)) complete histories"
-wait_until "the learner reaches step $STEPS" 300 learner_at "$STEPS"
-last_ckpt=$(printf 'ckpt-%012d.pt' "$STEPS")
-docker exec "$LEARNER" test -s "/var/lib/ad/checkpoints/$last_ckpt" || fail "no $last_ckpt on the learner's volume"
-curves=$(printf '/var/lib/ad/eval/watch/step-%012d/curves.csv' "$STEPS")
-wait_until "the evaluator's curves for step $STEPS ($curves)" 120 docker exec "$EVALUATOR" test -s "$curves"
+# Past the restart: the learner goes on training from the store, writes
+# checkpoints, and the watching evaluator evaluates one of them.
+resume=$((kill_step + 500))
+wait_until "the learner trains on after the restart (step >= $resume)" 300 learner_at "$resume"
+newest_step() {  # newest_step CONTAINER GLOB: the largest step in matching names
+  docker exec "$1" sh -c "ls -d $2 2>/dev/null" | sed 's/.*-0*\([0-9][0-9]*\)[^0-9]*$/\1/' | sort -n | tail -n 1
+}
+ckpt_after_kill() { local s; s=$(newest_step "$LEARNER" '/var/lib/ad/checkpoints/ckpt-*.pt') && [[ -n $s ]] && ((s > kill_step)); }
+wait_until "a checkpoint past step $kill_step on the learner's volume" 120 ckpt_after_kill
+curves_after_kill() {
+  local s
+  s=$(newest_step "$EVALUATOR" '/var/lib/ad/eval/watch/step-*') && [[ -n $s ]] && ((s > kill_step)) &&
+    docker exec "$EVALUATOR" test -s "$(printf '/var/lib/ad/eval/watch/step-%012d/curves.csv' "$s")"
+}
+wait_until "the evaluator's curves for a checkpoint past step $kill_step" 120 curves_after_kill
 for c in "$LEARNER" "${ACTOR_IDS[@]}"; do
   n=$(docker inspect -f '{{.RestartCount}}' "$c")
   ((n == 0)) || fail "container $(docker inspect -f '{{.Name}}' "$c") restarted $n times (want: reconnects)"
