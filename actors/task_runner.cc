@@ -174,18 +174,13 @@ absl::StatusOr<TaskRunResult> RunTask(const TaskRunOptions& options,
     std::swap(obs, next_obs);
   }
   if (!status.ok() || stopped) {
-    // Stopped: keep what was recorded, sending the buffers as non-final
-    // chunks. Failed (env or sink lost): drop the unsent tails instead. The
-    // run is redone from the start, and a short chunk sent now would take
-    // the seq that the redone run fills with a whole chunk, which the store
-    // refuses as a different chunking of the history.
-    if (status.ok()) {
-      for (HistoryRecorder& r : recorders) {
-        absl::Status s = r.Finish(/*complete=*/false);
-        if (!s.ok())
-          LOG(WARNING) << "flushing " << r.meta().history_id() << ": " << s;
-      }
-    }
+    // Stopped or failed (env or sink lost): the chunks already sent stay,
+    // the unsent tails are dropped and the histories stay incomplete. A
+    // later run redoes the task from the start, and a short chunk sent now
+    // would take the seq that the redone run fills with a whole chunk,
+    // which the store refuses as a different chunking of the history (a
+    // demo stopped by its stage timeout could not be resumed: every
+    // interrupted history failed the rerun's actor).
     if (!status.ok()) {
       return absl::Status(status.code(),
                           absl::StrCat(options.source, " on ", options.task_id,

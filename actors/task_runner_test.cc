@@ -46,14 +46,44 @@ TEST(TaskRunnerTest, RecordsOneCompleteHistoryPerStream) {
   }
 }
 
-TEST(TaskRunnerTest, StopKeepsRecordedTransitionsAsIncompleteHistories) {
+// Stops the run once `episodes` episodes have ended, mid-chunk.
+class StopAfterEpisodes : public RunObserver {
+ public:
+  StopAfterEpisodes(std::atomic<bool>* stop, int episodes)
+      : stop_(stop), left_(episodes) {}
+  void OnSteps(const std::string&, uint64_t) override {}
+  void OnEpisodes(const std::string&, absl::Span<const float> r) override {
+    left_ -= static_cast<int>(r.size());
+    if (left_ <= 0) stop_->store(true);
+  }
+
+ private:
+  std::atomic<bool>* stop_;
+  int left_;
+};
+
+TEST(TaskRunnerTest, StopKeepsOnlyWholeChunksSoARerunCanRedoTheHistory) {
   const std::string dir = TempDir("stop");
   auto sink = FileSink::Create(FileSink::Options{dir});
   ASSERT_TRUE(sink.ok());
-  std::atomic<bool> stop{true};
+  // 3 streams of 20-step episodes, chunks of 100 transitions: stopped when
+  // 18 episodes have ended, each stream is at step 120, one whole chunk
+  // sent and 20 transitions buffered.
+  std::atomic<bool> stop{false};
+  StopAfterEpisodes observer(&stop, 18);
   auto result = RunTask(Options("random", "darkroom/goal=1,2"), SourceParams(),
-                        LocalEnvFactory(), sink->get(), &stop, nullptr);
+                        LocalEnvFactory(), sink->get(), &stop, &observer);
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+  ASSERT_TRUE((*sink)->Flush(absl::Seconds(10)).ok());
+  auto histories = ReadHistoryDirectory(dir);
+  ASSERT_TRUE(histories.ok()) << histories.status();
+  ASSERT_EQ(histories->size(), 3u);
+  for (const RecordedHistory& h : *histories) {
+    EXPECT_FALSE(h.meta.complete());
+    // The buffered tail was not sent as a short chunk: a rerun's seq 1
+    // (transitions 100..199) must meet no 20-transition seq 1 in the store.
+    EXPECT_EQ(h.meta.length(), 100u) << h.meta.history_id();
+  }
 }
 
 TEST(TaskRunnerTest, HistoryIdsStayInTheStoreAlphabet) {
