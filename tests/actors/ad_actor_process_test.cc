@@ -59,7 +59,7 @@ TEST(AdActorProcessTest, RunToCompletionWritesCompleteHistories) {
   }
 }
 
-TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
+TEST(AdActorProcessTest, SigtermFlushesWholeChunksAndExitsZero) {
   const std::string dir = TempDir("sigterm");
   const int metrics_port = PickFreePort();
   // A run that cannot finish (a million episodes per stream), so exactly the
@@ -70,29 +70,35 @@ TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
   // change what this test expects.
   constexpr int kStreams = 16;
   constexpr int kRunningTasks = 2;
+  constexpr uint64_t kChunk = 256;  // --chunk_transitions
   auto actor = Subprocess::Start(
       {BinaryPath("ad-actor"), "--source=a3c", "--preset=cpu-demo",
        absl::StrCat("--set=a3c.episodes=1000000,a3c.streams=", kStreams),
        "--family=darkroom", "--split=train", "--max_tasks=8",
-       "--parallel_tasks=2", "--chunk_transitions=256",
+       "--parallel_tasks=2", absl::StrCat("--chunk_transitions=", kChunk),
        absl::StrCat("--metrics_port=", metrics_port), "--sink=file:" + dir},
       dir + ".log");
   ASSERT_TRUE(actor.ok()) << actor.status();
   ASSERT_TRUE(WaitForPort(metrics_port, absl::Seconds(30)).ok());
-  // Waits for a condition, not a time: the running tasks' streams have
-  // finished 10 episodes on average, so every stream has recorded whole
-  // episodes. The deadline only bounds a broken actor.
+  // Waits for a condition, not a time: every stream of the two running
+  // tasks has sent a whole chunk (its history file exists: a stopped actor
+  // keeps whole chunks only), and the episode metrics are exported. The
+  // deadline only bounds a broken actor.
   std::string metrics;
-  double episodes = 0;
+  size_t files = 0;
   const absl::Time deadline = absl::Now() + absl::Minutes(5);
-  constexpr double kEpisodesBeforeSigterm = kRunningTasks * kStreams * 10;
-  while (absl::Now() < deadline && episodes < kEpisodesBeforeSigterm) {
-    metrics = testing::ScrapeMetrics(metrics_port);
-    episodes = testing::MetricValue(metrics,
-                                    "ad_actor_episodes_total{source=\"a3c\"}");
+  while (absl::Now() < deadline &&
+         files < static_cast<size_t>(kRunningTasks * kStreams)) {
+    auto paths = actors::ListHistoryFiles(dir);
+    files = paths.ok() ? paths->size() : 0;
     absl::SleepFor(absl::Milliseconds(100));
   }
-  ASSERT_GE(episodes, kEpisodesBeforeSigterm) << metrics;
+  ASSERT_EQ(files, static_cast<size_t>(kRunningTasks * kStreams));
+  metrics = testing::ScrapeMetrics(metrics_port);
+  EXPECT_GT(
+      testing::MetricValue(metrics, "ad_actor_episodes_total{source=\"a3c\"}"),
+      0)
+      << metrics;
   EXPECT_NE(metrics.find("ad_actor_env_steps_total{source=\"a3c\"}"),
             std::string::npos)
       << metrics;
@@ -107,12 +113,14 @@ TEST(AdActorProcessTest, SigtermFlushesRecordedTransitionsAndExitsZero) {
   auto histories = actors::ReadHistoryDirectory(dir);
   ASSERT_TRUE(histories.ok()) << histories.status();
   // The two running tasks' streams were all recorded and flushed; none is
-  // complete; each holds everything up to the step it stopped at (the
-  // streams of a task step together, so they all have the same length).
+  // complete; each holds the whole chunks it had sent and not the tail
+  // buffered since (a rerun redoes the history, and a short chunk would take
+  // the seq of its whole one).
   ASSERT_EQ(histories->size(), static_cast<size_t>(kRunningTasks * kStreams));
   for (const auto& h : *histories) {
     EXPECT_FALSE(h.meta.complete()) << h.meta.history_id();
     EXPECT_GT(h.meta.length(), 0u);
+    EXPECT_EQ(h.meta.length() % kChunk, 0u) << h.meta.history_id();
     EXPECT_GT(h.meta.episodes(), 0u);
   }
 }
