@@ -12,6 +12,19 @@
 
 namespace ad::learner {
 
+namespace {
+
+// B * T for pixel observations [B, T, obs_dim]; throws (as LibTorch does)
+// on another shape.
+int64_t FrameCount(const torch::Tensor& obs, int64_t obs_dim) {
+  TORCH_CHECK(obs.dim() == 3 && obs.size(2) == obs_dim,
+              "pixel observations must be [B, T, ", obs_dim, "], got ",
+              obs.sizes());
+  return obs.size(0) * obs.size(1);
+}
+
+}  // namespace
+
 PixelFeatureShape PixelFeatures(const ModelOptions& o) {
   int64_t h = o.frame_height / o.pixel_downsample;
   int64_t w = o.frame_width / o.pixel_downsample;
@@ -81,10 +94,7 @@ PixelObservationEncoder::PixelObservationEncoder(const ModelOptions& options)
 }
 
 torch::Tensor PixelObservationEncoder::Frames(const torch::Tensor& obs) const {
-  TORCH_CHECK(obs.dim() == 3 && obs.size(2) == options_.obs_dim,
-              "pixel observations must be [B, T, ", options_.obs_dim, "], got ",
-              obs.sizes());
-  const int64_t n = obs.size(0) * obs.size(1);
+  const int64_t n = FrameCount(obs, options_.obs_dim);
   // [N, H, W, C] as stored is already NCHW in the channels-last memory
   // format, which the convs (oneDNN), BatchNorm and pooling take as it is:
   // no transposing copy.
@@ -98,10 +108,7 @@ torch::Tensor PixelObservationEncoder::Frames(const torch::Tensor& obs) const {
 
 torch::Tensor PixelObservationEncoder::DownsampledFrames(
     const torch::Tensor& obs) const {
-  TORCH_CHECK(obs.dim() == 3 && obs.size(2) == options_.obs_dim,
-              "pixel observations must be [B, T, ", options_.obs_dim, "], got ",
-              obs.sizes());
-  const int64_t n = obs.size(0) * obs.size(1);
+  const int64_t n = FrameCount(obs, options_.obs_dim);
   const int64_t k = options_.pixel_downsample;
   const int64_t width = options_.frame_width, c = options_.frame_channels;
   const int64_t h = options_.frame_height / k, w = width / k;
