@@ -179,6 +179,10 @@ TEST(PixelEncoderTest, FramesMatchAHandBuiltNchwTensor) {
 }
 
 TEST(PixelEncoderTest, PermutingPixelsWithinAFrameChangesTheEmbedding) {
+  // Fixed weights and frames: with some draws the two swapped pixels both
+  // lose every max-pool and ReLU, and the embedding cannot change (1 run in
+  // 6 failed when the draws followed whatever ran before).
+  torch::manual_seed(7);
   auto encoder = MakeEncoder(TinyPixelOptions());
   encoder->eval();
   torch::NoGradGuard no_grad;
