@@ -202,6 +202,7 @@ const std::vector<Field>& Fields() {
       MakeString("data.source", AD_MEMBER(data.source)),
       MakeInt("data.episode_stride", AD_MEMBER(data.episode_stride)),
       MakeInt("data.discovery_episodes", AD_MEMBER(data.discovery_episodes)),
+      MakeBool("data.random_phase", AD_MEMBER(data.random_phase)),
       MakeInt("data.prefetch_batches", AD_MEMBER(data.prefetch_batches)),
       MakeInt("data.min_transitions", AD_MEMBER(data.min_transitions)),
   };

@@ -128,6 +128,9 @@ struct DataOptions {
   // Keep the m episodes up to each history's first reward and restart the
   // stride there (storage/window_sampler.h); 0: plain subsampling.
   int discovery_episodes = 0;
+  // Windows from every phase of the stride (episodes p, p + k, ... for any
+  // p < k), not only from episode 0's: k times more distinct windows.
+  bool random_phase = false;
   int prefetch_batches = 4;      // batches the background thread keeps ready
   uint64_t min_transitions = 0;  // store waits until this much data exists
 

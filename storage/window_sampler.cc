@@ -51,18 +51,19 @@ absl::StatusOr<std::unique_ptr<WindowSampler>> WindowSampler::Create(
 
 std::vector<size_t> KeptEpisodes(size_t episodes, uint32_t stride,
                                  uint32_t discovery_episodes,
-                                 int64_t first_rewarded) {
+                                 int64_t first_rewarded, uint32_t phase) {
   std::vector<size_t> kept;
   stride = std::max<uint32_t>(stride, 1);
+  phase %= stride;
   if (discovery_episodes == 0 || first_rewarded < 0 ||
       static_cast<uint64_t>(first_rewarded) >= episodes) {
-    for (size_t e = 0; e < episodes; e += stride) kept.push_back(e);
+    for (size_t e = phase; e < episodes; e += stride) kept.push_back(e);
     return kept;
   }
   const size_t d = static_cast<size_t>(first_rewarded);
   const size_t dense_from =
       d + 1 > discovery_episodes ? d + 1 - discovery_episodes : 0;
-  for (size_t e = 0; e < dense_from; e += stride) kept.push_back(e);
+  for (size_t e = phase; e < dense_from; e += stride) kept.push_back(e);
   for (size_t e = dense_from; e <= d; ++e) kept.push_back(e);
   for (size_t e = d + stride; e < episodes; e += stride) kept.push_back(e);
   return kept;
@@ -119,27 +120,35 @@ absl::Status WindowSampler::Refresh(bool force) {
                        " and ", r.obs_dim, " (e.g. '",
                        BoundedEcho(r.history_id), "'); narrow it by env"));
     }
-    Candidate c;
-    c.index = index;
-    if (stride == 1) {
-      c.length = r.length;
-    } else {
-      for (size_t e :
-           KeptEpisodes(episode_ends.size(), stride,
-                        options_.discovery_episodes, episodes.first_rewarded)) {
-        const uint64_t begin = e == 0 ? 0 : episode_ends[e - 1];
-        c.segments.push_back(Segment{begin, episode_ends[e] - begin, c.length});
-        c.length += episode_ends[e] - begin;
+    // One candidate per phase of the stride (just phase 0 without
+    // random_phase); the history counts once in the totals, by phase 0.
+    const uint32_t phases = stride > 1 && options_.random_phase ? stride : 1;
+    for (uint32_t phase = 0; phase < phases; ++phase) {
+      Candidate c;
+      c.index = index;
+      if (stride == 1) {
+        c.length = r.length;
+      } else {
+        for (size_t e : KeptEpisodes(episode_ends.size(), stride,
+                                     options_.discovery_episodes,
+                                     episodes.first_rewarded, phase)) {
+          const uint64_t begin = e == 0 ? 0 : episode_ends[e - 1];
+          c.segments.push_back(
+              Segment{begin, episode_ends[e] - begin, c.length});
+          c.length += episode_ends[e] - begin;
+        }
       }
+      if (phase == 0) {
+        ++matching_histories_;
+        matching_transitions_ += c.length;
+      }
+      longest_ = std::max(longest_, c.length);
+      if (c.length < len) continue;
+      c.history_id = r.history_id;
+      const uint64_t valid = c.length - len + 1;
+      cumulative_.push_back(valid_starts() + valid);
+      view_.push_back(std::move(c));
     }
-    ++matching_histories_;
-    matching_transitions_ += c.length;
-    longest_ = std::max(longest_, c.length);
-    if (c.length < len) return;
-    c.history_id = r.history_id;
-    const uint64_t valid = c.length - len + 1;
-    cumulative_.push_back(valid_starts() + valid);
-    view_.push_back(std::move(c));
   });
   unknown_tasks_.clear();
   for (const std::string& t : f.task_ids) {

@@ -27,6 +27,15 @@
 // d + 2k, ... (the stride restarts at the discovery). A history with no
 // rewarded episode is subsampled as without m.
 //
+// Random phase (`random_phase`, with k > 1): subsampling from episode 0
+// alone uses one episode in k of every history; a long history at a large
+// stride then contributes a handful of episodes, always the same ones. With
+// random_phase, every history is also seen as its k phases: episodes p,
+// p + k, p + 2k, ... for each p in [0, k) (before a discovery, with m > 0;
+// the stride still restarts there), and windows are drawn uniformly over
+// the valid starts of all of them. Every window still shows every k-th
+// episode of one history, in order; only which episodes varies.
+//
 // The sampler keeps a view of the matching histories (index, length,
 // kept-episode segments) and refreshes it when the store changed and
 // `refresh_interval` passed, so growing histories are picked up while
@@ -75,10 +84,12 @@ struct WindowBatch {
 
 // The episodes (indices, ascending) that subsampling keeps of a history with
 // `episodes` completed episodes whose first rewarded one is
-// `first_rewarded` (-1: none), as described above.
+// `first_rewarded` (-1: none), as described above, starting at episode
+// `phase` (taken modulo the stride; it shifts only the episodes before a
+// discovery).
 std::vector<size_t> KeptEpisodes(size_t episodes, uint32_t stride,
                                  uint32_t discovery_episodes,
-                                 int64_t first_rewarded);
+                                 int64_t first_rewarded, uint32_t phase = 0);
 
 class WindowSampler {
  public:
@@ -99,6 +110,8 @@ class WindowSampler {
     // Episodes kept whole up to each history's first reward (see above);
     // 0: off. At most kMaxDiscoveryEpisodes.
     uint32_t discovery_episodes = 0;
+    // Every phase of the stride, not only episode 0's (see above).
+    bool random_phase = false;
     // Longest time a view of growing histories is reused.
     absl::Duration refresh_interval = absl::Milliseconds(200);
 

@@ -240,11 +240,12 @@ TEST_F(WindowSamplerTest, SubsamplingKeepsWholeEpisodes) {
 
 TEST(KeptEpisodesTest, MatchesTheDefinitionEpisodeByEpisode) {
   // Oracle: the rule of window_sampler.h, asked of each episode on its own.
-  auto kept = [](size_t e, uint32_t k, uint32_t m, int64_t d) {
-    if (m == 0 || d < 0) return e % k == 0;
+  auto kept = [](size_t e, uint32_t k, uint32_t m, int64_t d, uint32_t p) {
+    const bool on_phase = e % k == p % k;
+    if (m == 0 || d < 0) return on_phase;
     const int64_t ei = static_cast<int64_t>(e);
     const int64_t dense_from = d - static_cast<int64_t>(m) + 1;
-    if (ei < dense_from) return e % k == 0;
+    if (ei < dense_from) return on_phase;
     if (ei <= d) return true;
     return (ei - d) % k == 0;
   };
@@ -252,17 +253,65 @@ TEST(KeptEpisodesTest, MatchesTheDefinitionEpisodeByEpisode) {
     for (uint32_t k : {1u, 2u, 3u, 8u}) {
       for (uint32_t m : {0u, 1u, 3u, 50u}) {
         for (int64_t d : {-1, 0, 2, 7, 39}) {
-          if (d >= static_cast<int64_t>(n)) continue;
-          std::vector<size_t> expected;
-          for (size_t e = 0; e < n; ++e) {
-            if (kept(e, k, m, d)) expected.push_back(e);
+          for (uint32_t p : {0u, 1u, 2u, 7u, 9u}) {
+            if (d >= static_cast<int64_t>(n)) continue;
+            std::vector<size_t> expected;
+            for (size_t e = 0; e < n; ++e) {
+              if (kept(e, k, m, d, p)) expected.push_back(e);
+            }
+            EXPECT_EQ(KeptEpisodes(n, k, m, d, p), expected)
+                << "n " << n << " k " << k << " m " << m << " d " << d
+                << " p " << p;
           }
-          EXPECT_EQ(KeptEpisodes(n, k, m, d), expected)
-              << "n " << n << " k " << k << " m " << m << " d " << d;
         }
       }
     }
   }
+}
+
+TEST_F(WindowSamplerTest, RandomPhaseDrawsEveryPhaseOfTheStride) {
+  // 40 episodes of 10 steps, stride 4. Phase 0 alone keeps episodes 0, 4,
+  // ..., 36; with random_phase every window is one phase's every-4th
+  // sequence (p, p + 4, ...) and the windows reach every episode.
+  AddHistory("h", 0, 400, MakeMeta(""), /*chunk=*/13);
+  WindowSampler::Options options;
+  options.window_len = 25;  // spans 3 or 4 episodes
+  options.batch_size = 400;
+  options.episode_stride = 4;
+  options.random_phase = true;
+  auto sampler = Sampler(options);
+  ASSERT_TRUE(Ready(*sampler).ok());
+  // Totals count the history once (its phase-0 subsequence).
+  EXPECT_EQ(sampler->matching_transitions(), 100u);
+  // 4 phases x (100 - 25 + 1) starts.
+  EXPECT_EQ(sampler->valid_starts(), 4u * 76u);
+  WindowBatch batch;
+  ASSERT_TRUE(sampler->Next(&batch).ok());
+  std::set<int> episodes_seen, phases_seen;
+  for (uint32_t w = 0; w < batch.batch_size; ++w) {
+    const size_t row = static_cast<size_t>(w) * 25;
+    const int phase = batch.transitions.obs[2 * row + 1] / 10 % 4;
+    phases_seen.insert(phase);
+    int prev = -1;
+    for (uint32_t t = 0; t < 25; ++t) {
+      const int step = batch.transitions.obs[2 * (row + t) + 1];
+      ASSERT_EQ(step / 10 % 4, phase) << "window " << w << " mixes phases";
+      episodes_seen.insert(step / 10);
+      if (prev >= 0) {
+        EXPECT_EQ(step, prev % 10 == 9 ? prev + 1 + 30 : prev + 1);
+      }
+      prev = step;
+    }
+    EXPECT_EQ(batch.starts[w],
+              static_cast<uint64_t>(batch.transitions.obs[2 * row + 1]));
+  }
+  EXPECT_EQ(phases_seen, (std::set<int>{0, 1, 2, 3}));
+  EXPECT_EQ(episodes_seen.size(), 40u);
+  // Without it: phase 0 only.
+  options.random_phase = false;
+  auto plain = Sampler(options);
+  ASSERT_TRUE(Ready(*plain).ok());
+  EXPECT_EQ(plain->valid_starts(), 76u);
 }
 
 TEST_F(WindowSamplerTest, DiscoveryAnchoringKeepsTheFirstRewardedEpisode) {

@@ -97,6 +97,7 @@ ad::v1::SampleWindowsRequest StoreWindowSource::StreamRequest(
   r.set_seed(HashSeed(options_.request.seed ^ HashSeed(index)));
   r.set_episode_stride(options_.data.episode_stride);
   r.set_discovery_episodes(options_.data.discovery_episodes);
+  r.set_random_phase(options_.data.random_phase);
   r.set_min_transitions(options_.data.min_transitions);
   return r;
 }

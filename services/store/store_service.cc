@@ -237,6 +237,7 @@ absl::Status StoreServiceImpl::Sample(
   sampler_options.first_batch = request.first_batch();
   sampler_options.episode_stride = request.episode_stride();
   sampler_options.discovery_episodes = request.discovery_episodes();
+  sampler_options.random_phase = request.random_phase();
   AD_ASSIGN_OR_RETURN(std::unique_ptr<storage::WindowSampler> sampler,
                       storage::WindowSampler::Create(store_, sampler_options));
   AD_RETURN_IF_ERROR(
