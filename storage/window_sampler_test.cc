@@ -260,8 +260,8 @@ TEST(KeptEpisodesTest, MatchesTheDefinitionEpisodeByEpisode) {
               if (kept(e, k, m, d, p)) expected.push_back(e);
             }
             EXPECT_EQ(KeptEpisodes(n, k, m, d, p), expected)
-                << "n " << n << " k " << k << " m " << m << " d " << d
-                << " p " << p;
+                << "n " << n << " k " << k << " m " << m << " d " << d << " p "
+                << p;
           }
         }
       }
