@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/memory.h"
 #include "envs/registry.h"
 #include "evaluator/policies/model_policy.h"
 #include "evaluator/rollout.h"
@@ -186,6 +187,8 @@ int Main() {
       batched->per_second() / per_row->per_second(),
       batched_cached->per_second() / per_row_cached->per_second(),
       batched_cached->per_second() / per_row->per_second());
+  std::printf("  peak resident memory of this process: %.0f MiB\n",
+              PeakResidentMb());
   return 0;
 }
 

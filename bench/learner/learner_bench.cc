@@ -29,6 +29,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "bench/learner/bench_config.h"
+#include "common/memory.h"
 #include "envs/watermaze.h"
 #include "glog/logging.h"
 #include "learner/config.h"
@@ -62,6 +63,10 @@ ABSL_FLAG(std::string, data, "darkroom",
           "(rendered 72x96x3 frames, for pixel presets such as "
           "cpu-watermaze)");
 ABSL_FLAG(int, watermaze_tasks, 4, "With --data=watermaze: histories (1-8)");
+ABSL_FLAG(
+    int64_t, rss_every, 0,
+    "Print a JSON line with the resident set size (MiB) every N measured "
+    "steps: the memory curve of a long run (0: only the peak at the end)");
 ABSL_FLAG(std::string, dump_config, "",
           "With --dump_batches: write the full config (every key) here");
 
@@ -250,6 +255,19 @@ int main(int argc, char** argv) {
         absl::GetFlag(FLAGS_profile));
   }
   const std::clock_t cpu_start = std::clock();
+  const int64_t rss_every = absl::GetFlag(FLAGS_rss_every);
+  if (rss_every > 0) {
+    // The memory curve: after warm-up, resident size every rss_every steps.
+    std::printf("{\"rss_mb\":%.1f,\"step\":%lld}\n", ad::ResidentMb(),
+                static_cast<long long>((*trainer)->step()));
+    loop.on_step = [&](const al::LoopStats& s) {
+      if (s.step.step % rss_every == 0) {
+        std::printf("{\"rss_mb\":%.1f,\"step\":%lld}\n", ad::ResidentMb(),
+                    static_cast<long long>(s.step.step));
+        std::fflush(stdout);
+      }
+    };
+  }
   auto summary = al::RunTraining(**trainer, prefetcher, nullptr, loop);
   const double cpu_seconds =
       static_cast<double>(std::clock() - cpu_start) / CLOCKS_PER_SEC;
@@ -267,7 +285,7 @@ int main(int argc, char** argv) {
       "\"tokens_per_second\":%.1f,"
       "\"cpu_tokens_per_second\":%.1f,\"sample_wait_fraction\":%.4f,"
       "\"step_ms\":%.2f,\"steps_per_second\":%.3f,\"loss\":%.4f,"
-      "\"engine_in_use\":\"%s\",\"data\":\"%s\"}\n",
+      "\"engine_in_use\":\"%s\",\"data\":\"%s\",\"peak_rss_mb\":%.1f}\n",
       config.train.engine.c_str(), config.preset.c_str(),
       store.empty() ? "in-process" : "ad-store", absl::GetFlag(FLAGS_threads),
       config.train.batch_size, config.model.context_len,
@@ -278,6 +296,6 @@ int main(int argc, char** argv) {
       1000.0 * summary->seconds / std::max<int64_t>(measured, 1),
       static_cast<double>(measured) / std::max(summary->seconds, 1e-9),
       summary->last.loss, (*trainer)->engine(),
-      absl::GetFlag(FLAGS_data).c_str());
+      absl::GetFlag(FLAGS_data).c_str(), ad::PeakResidentMb());
   return 0;
 }

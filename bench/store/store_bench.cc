@@ -41,6 +41,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "bench/store/store_bench_util.h"
+#include "common/memory.h"
 #include "glog/logging.h"
 #include "services/common/server.h"
 #include "services/store/proto_convert.h"
@@ -112,21 +113,6 @@ storage::HistoryRecord Meta(const std::string& id, int tag) {
   meta.num_actions = 5;
   return meta;
 }
-
-// The /proc/self/status line `key` ("VmRSS:", a size in kB) in MB; 0 when
-// there is none.
-double ProcStatusMb(const std::string& key) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind(key, 0) == 0) {
-      return std::stod(line.substr(key.size())) / 1024;
-    }
-  }
-  return 0;
-}
-double PeakRssMb() { return ProcStatusMb("VmHWM:"); }
-double RssMb() { return ProcStatusMb("VmRSS:"); }
 
 // Direct appends: `histories` histories from 4 threads, in-process.
 double AppendInProcess(TrajectoryStore& store, const std::string& prefix,
@@ -356,7 +342,7 @@ int Memory() {
       absl::GetFlag(FLAGS_memory_transitions) / kChunk * kChunk;
   const size_t cache_mb = absl::GetFlag(FLAGS_block_cache_mb);
   const size_t chunk_mb = absl::GetFlag(FLAGS_chunk_cache_mb);
-  const double baseline = RssMb();
+  const double baseline = ResidentMb();
   uint64_t histories = total / 200000;
   {
     auto store = OpenStore(dir.Sub("db"), cache_mb, chunk_mb, false);
@@ -365,11 +351,11 @@ int Memory() {
         "populated %llu transitions (%.0f MB raw) into a %zu MB block "
         "cache + %zu MB chunk cache; peak RSS so far %.0f MB\n",
         static_cast<unsigned long long>(total), total * 17 / 1e6, cache_mb,
-        chunk_mb, PeakRssMb());
+        chunk_mb, PeakResidentMb());
   }
   // Reopen so the sampling phase starts from a cold process-level cache.
   auto store = OpenStore(dir.Sub("db"), cache_mb, chunk_mb, false);
-  const double after_open = RssMb();
+  const double after_open = ResidentMb();
   double rate = 0;
   Latency latency{};
   SampleInProcess(*store, absl::GetFlag(FLAGS_seconds) * 3, &rate, &latency);
@@ -382,7 +368,7 @@ int Memory() {
       "RSS: process baseline %.0f MB, after reopen %.0f MB, now %.0f "
       "MB, peak %.0f MB; budget = block cache %zu MB + chunk cache "
       "%zu MB; chunk cache holds %.0f MB\n",
-      baseline, after_open, RssMb(), PeakRssMb(), cache_mb, chunk_mb,
+      baseline, after_open, ResidentMb(), PeakResidentMb(), cache_mb, chunk_mb,
       store->chunk_cache().usage_bytes() / 1e6);
   const auto usage = store->GetMemoryUsage();
   std::printf(

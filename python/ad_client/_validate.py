@@ -76,6 +76,13 @@ def integer(value, field, low, high):
     return value
 
 
+def boolean(value, field):
+    """A bool (Python's or numpy's); 0, 1, strings and None are rejected."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidArgument(field, f"must be a bool, got {_short(value)}")
+    return bool(value)
+
+
 def meta(value, obs_dim=None):
     """HistoryMeta (identity only) from a dict or an ad.v1.HistoryMeta.
 

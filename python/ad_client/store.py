@@ -288,6 +288,7 @@ class Store:
     # ---- sampling ------------------------------------------------------
     def sample_windows(self, filter, window_len, batch_size, *,
                        num_batches=0, seed=0, episode_stride=1,
+                       discovery_episodes=0, random_phase=False,
                        min_transitions=0, first_batch=0, prefetch=4,
                        tensors="numpy", device=None, batch_timeout=60.0,
                        first_batch_timeout=None, stream_timeout=600.0,
@@ -297,7 +298,10 @@ class Store:
         (dict: env, task_ids, source, split ('' = train), complete_only).
 
         num_batches: 0 streams until close(). seed / first_batch: batch i is
-        drawn from (seed, i). episode_stride k keeps every k-th episode.
+        drawn from (seed, i). episode_stride k keeps every k-th episode;
+        discovery_episodes m also keeps the m episodes up to each history's
+        first reward; random_phase draws each window from any phase of the
+        stride (episodes p, p + k, ...), not only episode 0's.
         min_transitions: the store waits until the filter matches that many
         (up to first_batch_timeout, default the Store's timeout). prefetch:
         batches decoded ahead on a thread. tensors: "numpy" or "torch"
@@ -314,6 +318,10 @@ class Store:
             seed=_validate.integer(seed, "seed", 0, _validate.UINT64_MAX),
             episode_stride=_validate.integer(episode_stride, "episode_stride",
                                              0, _validate.UINT32_MAX),
+            discovery_episodes=_validate.integer(
+                discovery_episodes, "discovery_episodes", 0,
+                _validate.UINT32_MAX),
+            random_phase=_validate.boolean(random_phase, "random_phase"),
             min_transitions=_validate.integer(min_transitions,
                                               "min_transitions", 0,
                                               _validate.UINT64_MAX),

@@ -352,6 +352,35 @@ class StoreClientTest(unittest.TestCase):
             self.assertEqual(a.batch_index, b.batch_index)
             np.testing.assert_array_equal(a.starts, b.starts)
 
+    def test_sample_windows_random_phase_covers_every_phase(self):
+        # 20 episodes of 20 steps, stride 4: phase 0 alone keeps episodes
+        # 0, 4, ..., 16; random_phase draws windows from every phase, each
+        # window still one phase's every-4th episodes in order.
+        task = "darkroom/goal=3,6"
+        arrays = random_history(400, seed=4)
+        self.store.append_history(make_meta("phase", task=task), *arrays)
+        filt = {"env": "darkroom", "task_ids": [task]}
+
+        def episodes_of(random_phase):
+            seen = set()
+            for batch in self.store.sample_windows(
+                    filt, 30, 64, num_batches=2, seed=3, episode_stride=4,
+                    random_phase=random_phase):
+                for start in batch.starts:
+                    # 30 steps from `start` cover its episode and the
+                    # next kept one, 4 episodes later.
+                    first = int(start) // 20
+                    offset = int(start) % 20
+                    seen.add(first)
+                    if offset + 30 > 20:
+                        seen.add(first + 4)
+            return seen
+
+        self.assertEqual({e % 4 for e in episodes_of(False)}, {0})
+        self.assertEqual({e % 4 for e in episodes_of(True)}, {0, 1, 2, 3})
+        with self.assertRaises(_validate.InvalidArgument):
+            self.store.sample_windows(filt, 30, 4, random_phase=1)
+
     def test_pixel_histories_read_back_from_obs_u8(self):
         # Watermaze frames (72 x 96 x 3 values in [0, 256)): this client
         # appends them as int32 obs; the store keeps one byte per value and

@@ -19,6 +19,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_split.h"
+#include "common/memory.h"
 #include "glog/logging.h"
 #include "learner/checkpoint.h"
 #include "learner/config.h"
@@ -181,7 +182,10 @@ int main(int argc, char** argv) {
     loop.on_step = [&](const al::LoopStats& s) { service.OnStep(s); };
     loop.on_checkpoint = [&](int64_t step, const std::string& path) {
       service.OnCheckpoint(step);
-      LOG(INFO) << "checkpoint " << path;
+      // Resident memory beside every checkpoint: a long run's log is its
+      // memory curve.
+      LOG(INFO) << "checkpoint " << path << " (resident " << ad::ResidentMb()
+                << " MiB, peak " << ad::PeakResidentMb() << " MiB)";
     };
     auto summary = al::RunTraining(**trainer, prefetcher, &*dir, loop);
     if (!summary.ok()) {
