@@ -10,22 +10,22 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_split.h"
+#include "common/overrides.h"
 #include "glog/logging.h"
 #include "learner/config.h"
 #include "learner/device.h"
 
 namespace ad::bench {
 
-// LoadConfig(preset) with the ';'-separated `overrides` ("key=value;...",
-// blank pieces skipped) applied, after ConfigureThreads(threads).
+// LoadConfig(preset) with the `overrides` of a --set flag
+// ("key=value;...", common/overrides.h) applied, after
+// ConfigureThreads(threads).
 inline learner::LearnerConfig LoadBenchConfig(const std::string& preset,
                                               const std::string& overrides,
                                               int threads) {
   absl::StatusOr<learner::LearnerConfig> config = learner::LoadConfig(preset);
   CHECK(config.ok()) << config.status();
-  std::vector<std::string> pieces =
-      absl::StrSplit(overrides, ';', absl::SkipWhitespace());
-  absl::Status s = learner::ApplyOverrides(pieces, *config);
+  absl::Status s = learner::ApplyOverrides(SplitOverrides(overrides), *config);
   CHECK(s.ok()) << s;
   CHECK(learner::ConfigureThreads(threads).ok());
   return *std::move(config);

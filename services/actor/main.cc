@@ -30,6 +30,7 @@
 #include "actors/file_sink.h"
 #include "actors/source_params.h"
 #include "actors/source_registry.h"
+#include "common/overrides.h"
 #include "glog/logging.h"
 #include "services/common/binary_init.h"
 #include "services/common/client.h"
@@ -54,8 +55,10 @@ ABSL_FLAG(std::string, source, "a3c",
           "random");
 ABSL_FLAG(std::string, preset, "cpu-demo",
           "budget and hyperparameter preset: test, cpu-demo, paper, or a path");
-ABSL_FLAG(std::vector<std::string>, set, {},
-          "comma-separated preset overrides, e.g. a3c.episodes=500");
+ABSL_FLAG(std::string, set, "",
+          "preset overrides 'key=value;key=value', e.g. "
+          "'a3c.episodes=500;a3c.streams=4' (common/overrides.h: a comma "
+          "also separates assignments; list values keep theirs)");
 ABSL_FLAG(int, parallel_tasks, 1, "tasks run at once, one thread each");
 ABSL_FLAG(int, torch_threads, 1, "LibTorch intra-op threads");
 ABSL_FLAG(uint64_t, seed, 1, "environment seed of every task");
@@ -117,7 +120,7 @@ int Main() {
   options.max_tasks = absl::GetFlag(FLAGS_max_tasks);
   options.source = absl::GetFlag(FLAGS_source);
   options.preset = absl::GetFlag(FLAGS_preset);
-  options.overrides = absl::GetFlag(FLAGS_set);
+  options.overrides = ad::SplitOverrides(absl::GetFlag(FLAGS_set));
   options.parallel_tasks = absl::GetFlag(FLAGS_parallel_tasks);
   options.torch_threads = absl::GetFlag(FLAGS_torch_threads);
   options.seed = absl::GetFlag(FLAGS_seed);

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/overrides.h"
 #include "common/progress.h"
 #include "evaluator/demo_checkpoints.h"
 #include "glog/logging.h"
@@ -268,7 +269,9 @@ int RunMakeCheckpoint(const std::vector<std::string>& args) {
       {"gamma", Double("gamma", &options.data.gamma)},
       {"initial_q", Double("initial_q", &options.data.initial_q)},
       {"set", [&](const std::string& v) {
-         options.overrides.push_back(v);
+         for (std::string& piece : SplitOverrides(v)) {
+           options.overrides.push_back(std::move(piece));
+         }
          return absl::OkStatus();
        }}};
   for (size_t i = 1; i < args.size(); ++i) {

@@ -20,6 +20,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_split.h"
 #include "common/memory.h"
+#include "common/overrides.h"
 #include "glog/logging.h"
 #include "learner/checkpoint.h"
 #include "learner/config.h"
@@ -39,7 +40,8 @@ ABSL_FLAG(std::string, store, "127.0.0.1:50052", "ad-store address");
 ABSL_FLAG(std::string, preset, "cpu-demo",
           "Built-in preset name (paper, cpu-demo, test) or path to a .cfg");
 ABSL_FLAG(std::string, set, "",
-          "Config overrides 'key=value;key=value' applied over the preset");
+          "Config overrides 'key=value;key=value' applied over the preset "
+          "(common/overrides.h: a comma also separates assignments)");
 ABSL_FLAG(std::string, checkpoint_dir, "runs/learner/checkpoints",
           "Checkpoint directory; an existing checkpoint there is resumed");
 ABSL_FLAG(int64_t, steps, 0, "Train until this step (0: train.steps)");
@@ -78,11 +80,8 @@ int main(int argc, char** argv) {
 
   auto config = al::LoadConfig(absl::GetFlag(FLAGS_preset));
   if (!config.ok()) return Fail(config.status());
-  std::vector<std::string> overrides;
-  for (absl::string_view kv :
-       absl::StrSplit(absl::GetFlag(FLAGS_set), ';', absl::SkipWhitespace())) {
-    overrides.emplace_back(kv);
-  }
+  const std::vector<std::string> overrides =
+      ad::SplitOverrides(absl::GetFlag(FLAGS_set));
   if (absl::Status s = al::ApplyOverrides(overrides, *config); !s.ok()) {
     return Fail(s);
   }

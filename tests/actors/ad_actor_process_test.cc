@@ -42,7 +42,7 @@ TEST(AdActorProcessTest, RunToCompletionWritesCompleteHistories) {
   auto actor = Subprocess::Start(
       {BinaryPath("ad-actor"), "--source=tabular_q", "--preset=test",
        "--tasks=darkroom/goal=1,2 darkroom/goal=7,7",
-       "--set=tabular_q.streams=3,tabular_q.episodes=40", "--parallel_tasks=2",
+       "--set=tabular_q.streams=3;tabular_q.episodes=40", "--parallel_tasks=2",
        "--metrics_port=-1", "--sink=file:" + dir});
   ASSERT_TRUE(actor.ok()) << actor.status();
   auto status = actor->Wait(absl::Seconds(60));
