@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "actors/presets_data.h"
+#include "common/preset_text.h"
 #include "common/status_macros.h"
 
 namespace ad::actors {
@@ -17,26 +18,14 @@ namespace ad::actors {
 absl::StatusOr<SourceParams> SourceParams::Parse(absl::string_view text,
                                                  absl::string_view origin) {
   SourceParams params;
-  int line_no = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_no;
-    const size_t hash = line.find('#');
-    if (hash != absl::string_view::npos) line = line.substr(0, hash);
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) continue;
-    const size_t colon = line.find(':');
-    if (colon == absl::string_view::npos) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(origin, " line ", line_no,
-                       ": expected `key: value`, got '", line, "'"));
-    }
-    const std::string key(absl::StripAsciiWhitespace(line.substr(0, colon)));
-    const std::string value(absl::StripAsciiWhitespace(line.substr(colon + 1)));
-    if (key.empty() || value.empty()) {
+  AD_ASSIGN_OR_RETURN(std::vector<PresetAssignment> assignments,
+                      ParsePresetText(text, origin));
+  for (PresetAssignment& a : assignments) {
+    if (a.value.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          origin, " line ", line_no, ": empty key or value in '", line, "'"));
+          origin, ":", a.line, ": key '", a.key, "' has an empty value"));
     }
-    params.values_[key] = value;
+    params.values_[a.key] = std::move(a.value);
   }
   return params;
 }

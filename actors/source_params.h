@@ -1,11 +1,13 @@
 // SourceParams: the hyperparameters and budgets of the source algorithms, as
 // data. A preset (actors/presets/<name>.preset, compiled into the binary) is
-// a text file of `key: value` lines with `#` comments, e.g.
+// a text file of `key = value` lines with `#` comments -- the project's one
+// preset dialect, common/preset_text.h, shared with the learner's presets --
+// e.g.
 //
-//   streams: 16                 # default for every source
-//   episodes: 200
-//   a3c.streams: 32             # <source>.<key> overrides <key>
-//   a3c.learning_rate: 1e-3
+//   streams = 16                # default for every source
+//   episodes = 200
+//   a3c.streams = 32            # <source>.<key> overrides <key>
+//   a3c.learning_rate = 1e-3
 //
 // Each source reads its keys through the typed getters (looking up
 // "<source>.<key>" first, then "<key>", then the caller's default) into its
@@ -35,7 +37,8 @@ class SourceParams {
   SourceParams() = default;
 
   // Parses preset text; `origin` names it in errors ("preset cpu-demo").
-  // INVALID_ARGUMENT naming the line for a line that is not `key: value`.
+  // INVALID_ARGUMENT naming the line for a line that is not `key = value`
+  // (common/preset_text.h), or whose value is empty.
   static absl::StatusOr<SourceParams> Parse(absl::string_view text,
                                             absl::string_view origin);
 

@@ -8,7 +8,7 @@ namespace {
 
 TEST(SourceParamsTest, SourceKeyOverridesGenericKey) {
   auto params = SourceParams::Parse(
-      "# comment\nstreams: 4\n a3c.streams : 32  # trailing\n", "inline");
+      "# comment\nstreams = 4\n a3c.streams = 32  # trailing\n", "inline");
   ASSERT_TRUE(params.ok()) << params.status();
   EXPECT_EQ(*params->Int("a3c", "streams", 1), 32);
   EXPECT_EQ(*params->Int("dqn", "streams", 1), 4);
@@ -16,9 +16,21 @@ TEST(SourceParamsTest, SourceKeyOverridesGenericKey) {
 }
 
 TEST(SourceParamsTest, MalformedLineNamesTheLine) {
-  auto params = SourceParams::Parse("streams: 4\nbogus line\n", "inline");
+  auto params = SourceParams::Parse("streams = 4\nbogus line\n", "inline");
   EXPECT_EQ(params.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(params.status().message().find("line 2"), std::string::npos);
+  EXPECT_NE(params.status().message().find("inline:2:"), std::string::npos)
+      << params.status();
+  auto empty = SourceParams::Parse("streams = 4\na3c.streams =\n", "inline");
+  EXPECT_EQ(empty.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(empty.status().message().find("inline:2:"), std::string::npos)
+      << empty.status();
+}
+
+TEST(SourceParamsTest, PresetFilesOfTheOldColonFormStillRead) {
+  auto params = SourceParams::Parse("streams: 4\na3c.streams: 32\n", "old");
+  ASSERT_TRUE(params.ok()) << params.status();
+  EXPECT_EQ(*params->Int("a3c", "streams", 1), 32);
+  EXPECT_EQ(*params->Int("dqn", "streams", 1), 4);
 }
 
 TEST(SourceParamsTest, NonNumberIsAnError) {

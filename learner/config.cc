@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/preset_text.h"
 #include "common/status_macros.h"
 #include "learner/presets_embedded.h"
 
@@ -459,20 +460,14 @@ absl::StatusOr<LearnerConfig> ParseConfig(absl::string_view text,
                                           absl::string_view origin) {
   LearnerConfig config;
   absl::flat_hash_set<std::string> seen;
-  int line_number = 0;
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    ++line_number;
-    size_t hash = line.find('#');
-    if (hash != absl::string_view::npos) line = line.substr(0, hash);
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty()) continue;
+  AD_ASSIGN_OR_RETURN(std::vector<PresetAssignment> assignments,
+                      ParsePresetText(text, origin));
+  for (const PresetAssignment& a : assignments) {
     auto where = [&](const absl::Status& s) {
-      return absl::Status(
-          s.code(), absl::StrCat(origin, ":", line_number, ": ", s.message()));
+      return absl::Status(s.code(),
+                          absl::StrCat(origin, ":", a.line, ": ", s.message()));
     };
-    auto assignment = SplitAssignment(line);
-    if (!assignment.ok()) return where(assignment.status());
-    auto [key, value] = *assignment;
+    const absl::string_view key = a.key, value = a.value;
     const Field* field = FindField(key);
     if (field == nullptr) return where(UnknownKey(key));
     if (!seen.insert(std::string(key)).second) {

@@ -17,11 +17,11 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/ad_science_bandit.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
 cat >"$out/bandit-small.preset" <<'PRESET'
-ucb.streams: 8
-ucb.episodes: 100
-ucb.exploration: 0.3
-expert.streams: 1
-expert.episodes: 100
+ucb.streams = 8
+ucb.episodes = 100
+ucb.exploration = 0.3
+expert.streams = 1
+expert.episodes = 100
 PRESET
 
 "$bin/ad-demo" --out="$out/run" --env=bandit --source=ucb \

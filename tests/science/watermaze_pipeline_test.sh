@@ -26,14 +26,14 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/ad_science_watermaze.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 
 cat >"$out/watermaze-small.preset" <<'PRESET'
-streams: 4
-episodes: 16
-noisy_expert.streams: 6
-noisy_expert.episodes: 16
-noisy_expert.epsilon_start: 1
-noisy_expert.epsilon_end: 0
-expert.streams: 2
-expert.episodes: 8
+streams = 4
+episodes = 16
+noisy_expert.streams = 6
+noisy_expert.episodes = 16
+noisy_expert.epsilon_start = 1
+noisy_expert.epsilon_end = 0
+expert.streams = 2
+expert.episodes = 8
 PRESET
 
 "$bin/ad-demo" --out="$out/run" --env=watermaze --source=noisy_expert \
