@@ -27,7 +27,7 @@ EXPERIMENTS=(
   "darkroom|13 min|Fig. 4, Dark Room: AD from single-stream A3C histories vs ED, the source, the critique's heuristic, random (20 held-out goals x 10 seeds)"
   "darkroom_hard|10 min|Fig. 4, Dark Room Hard (17x17, reward once): AD from tabular-Q histories (72 held-out goals x 10 seeds)"
   "key_to_door|14 min|Fig. 4, Dark Key-to-Door (invisible key then door, return 2): AD from tabular-Q histories (40 held-out tasks x 5 seeds)"
-  "bandit|8 min|Fig. 3, adversarial bandit: AD from UCB histories of the odd regime, in and out of distribution (even regime)"
+  "bandit|11 min|Fig. 3, adversarial bandit: AD from UCB histories of 400 odd-regime tasks, in and out of distribution (even regime)"
   "context_size|12 min|Fig. 7: one AD model trained per context size (1, 2, 4 Dark Room episodes) on the darkroom experiment's A3C histories (runs darkroom first if its store is missing)"
   "prompt|4 min|Fig. 5: the darkroom AD and ED prompted with partial A3C histories (0-100% of their episodes) on held-out goals"
   "transfer|3 min|The critique: the darkroom AD evaluated on Dark Key-to-Door, a family it never saw"
@@ -101,8 +101,8 @@ run_bandit() {
   # distribution (even regime): the demo evaluates the even regime; the
   # bandit_ood experiment puts both side by side.
   demo bandit --env=bandit --source=ucb --actor_preset=cpu-bandit \
-    --learner_preset=cpu-bandit --max_train_tasks=200 --max_test_tasks=50 \
-    --eval_seeds=4 --eval_episodes=100 --ed_steps=600
+    --learner_preset=cpu-bandit --max_train_tasks=400 --max_test_tasks=50 \
+    --eval_seeds=4 --eval_episodes=100 --ed_steps=600 --ad_steps=6000
   local out="$ROOT/bandit"
   # UCB's own curve on both regimes (the paper normalises to UCB): its
   # histories on every bandit task, written by the real actor to files
