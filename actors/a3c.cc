@@ -4,9 +4,11 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "actors/discrete_obs.h"
 #include "actors/grouped_mlp.h"
@@ -38,7 +40,8 @@ class A3cAgent : public SourceAgent {
         rewards_(actions_.size()),
         dones_(actions_.size()),
         values_(actions_.size()),
-        probs_(static_cast<size_t>(n_) * num_actions_) {
+        probs_(static_cast<size_t>(n_) * num_actions_),
+        visits_(options.visit_bonus > 0 ? groups_ : 0) {
     std::mt19937_64 init_rng = StreamRng(spec.seed, /*stream=*/1);
     // Policy head initialised policy_init_gain (default 100x) smaller: the
     // first policy is near-uniform. The value head's bias starts at
@@ -95,7 +98,7 @@ class A3cAgent : public SourceAgent {
     const size_t base = static_cast<size_t>(t_) * n_;
     for (int i = 0; i < n_; ++i) {
       actions_[base + i] = step.actions[i];
-      rewards_[base + i] = step.rewards[i];
+      rewards_[base + i] = step.rewards[i] + VisitBonus(step, i);
       dones_[base + i] = step.dones[i];
     }
     if (++t_ < options_.rollout_len) return absl::OkStatus();
@@ -105,6 +108,21 @@ class A3cAgent : public SourceAgent {
   }
 
  private:
+  // visit_bonus / sqrt(N) for the state stream i arrived in, N counting
+  // its learner's entries into that state so far (this one included); 0
+  // when the bonus is off or the step ended the episode (next_obs is then
+  // the next episode's start, not where the step arrived).
+  float VisitBonus(const StepView& step, int i) {
+    if (visits_.empty() || step.dones[i] != 0) return 0.0f;
+    const size_t dim = step.next_obs.size() / n_;
+    const int32_t* s = step.next_obs.data() + static_cast<size_t>(i) * dim;
+    std::string key(reinterpret_cast<const char*>(s), dim * sizeof(int32_t));
+    const int64_t learner = i / (n_ / groups_);
+    const int64_t n = ++visits_[learner][std::move(key)];
+    return static_cast<float>(options_.visit_bonus /
+                              std::sqrt(static_cast<double>(n)));
+  }
+
   // x: [G, M, width] -> (logits [G, M, A], values [G, M]).
   std::pair<torch::Tensor, torch::Tensor> PolicyAndValue(torch::Tensor x) {
     std::vector<torch::Tensor> out = net_->Forward(std::move(x));
@@ -202,6 +220,9 @@ class A3cAgent : public SourceAgent {
   std::vector<uint8_t> dones_;
   std::vector<float> values_;  // V(o_t) at acting time
   std::vector<float> probs_;   // scratch, [stream][action]
+  // Per learner: entries into each state (its obs bytes); empty when
+  // visit_bonus is 0.
+  std::vector<absl::flat_hash_map<std::string, int64_t>> visits_;
 };
 
 }  // namespace
@@ -232,6 +253,8 @@ absl::StatusOr<A3cOptions> A3cOptions::FromParams(const SourceParams& p) {
                       p.Double(kName, "value_init", o.value_init));
   AD_ASSIGN_OR_RETURN(o.policy_init_gain,
                       p.Double(kName, "policy_init_gain", o.policy_init_gain));
+  AD_ASSIGN_OR_RETURN(o.visit_bonus,
+                      p.Double(kName, "visit_bonus", o.visit_bonus));
   AD_ASSIGN_OR_RETURN(int64_t per_learner,
                       p.Int(kName, "actors_per_learner", 0));
   if (per_learner < 0 || per_learner > 100000) {
@@ -280,6 +303,10 @@ absl::Status A3cOptions::Validate() const {
   if (!std::isfinite(value_init) || std::abs(value_init) > 1e6) {
     return absl::InvalidArgumentError(absl::StrCat(
         "a3c.value_init is ", value_init, "; must be finite, |v| <= 1e6"));
+  }
+  if (!(visit_bonus >= 0 && visit_bonus <= 100)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "a3c.visit_bonus is ", visit_bonus, "; must be in [0, 100]"));
   }
   if (rollout_len < 1 || hidden < 1 || layers < 1) {
     return absl::InvalidArgumentError(

@@ -70,6 +70,14 @@ struct A3cOptions {
   // gain near 1 gives every learner its own peaked first policy, so
   // different streams start by walking in different directions.
   double policy_init_gain = 0.01;
+  // Exploration bonus from the learner's own experience: each step that
+  // arrives in a state this learner has entered N times before (counting
+  // this one) adds visit_bonus / sqrt(N) to the reward it *trains* on. The
+  // recorded history keeps the environment's reward; AD never sees the
+  // bonus, only the behaviour it causes. Counts are per learner (with
+  // actors_per_learner = 1, per stream) over the whole run, so the bonus
+  // fades as the learner has been everywhere. 0: off (the paper's A3C).
+  double visit_bonus = 0;
   static absl::StatusOr<A3cOptions> FromParams(const SourceParams& p);
   absl::Status Validate() const;
 };

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "actors/grouped_mlp.h"
 #include "actors/source_test_util.h"
 #include "envs/registry.h"
@@ -54,11 +55,17 @@ TEST(A3cTest, SameSeedSameHistory) {
 // Drives an A3C agent with 2 streams on a Dark Room space by hand: both
 // streams see the same observations; stream 0 is never rewarded, stream 1 is
 // rewarded on every step iff `reward_stream_one`. Returns stream 0's actions.
+// With `stream_one_elsewhere`, stream 1 walks other cells than stream 0
+// (its x follows a schedule of its own): what it visits and sees differs,
+// stream 0's own experience does not.
 std::vector<int32_t> StreamZeroActions(const std::string& actors_per_learner,
-                                       bool reward_stream_one) {
+                                       bool reward_stream_one,
+                                       double visit_bonus = 0,
+                                       bool stream_one_elsewhere = false) {
   SourceParams params;
   CHECK(params.Override("a3c.actors_per_learner=" + actors_per_learner).ok());
   CHECK(params.Override("a3c.learning_rate=1e-2").ok());
+  CHECK(params.Override(absl::StrCat("a3c.visit_bonus=", visit_bonus)).ok());
   TaskSpec spec;
   spec.space = envs::FindFamily("darkroom").value()->space();
   spec.task_id = "darkroom/goal=1,1";
@@ -77,6 +84,7 @@ std::vector<int32_t> StreamZeroActions(const std::string& actors_per_learner,
     // stay equal; only the rewards differ.
     next = {obs[0], (obs[1] + 1 + actions[0]) % 9, obs[0],
             (obs[1] + 1 + actions[0]) % 9};
+    if (stream_one_elsewhere) next[2] = (t / 20) % 9;
     const std::vector<float> rewards = {0.0f, reward_stream_one ? 1.0f : 0.0f};
     const uint8_t done = (t + 1) % 20 == 0 ? 1 : 0;
     const std::vector<uint8_t> dones = {done, done};
@@ -94,6 +102,19 @@ TEST(A3cTest, SingleStreamLearnersAreIndependentSharedOneIsNot) {
             StreamZeroActions("1", /*reward_stream_one=*/true));
   EXPECT_NE(StreamZeroActions("0", /*reward_stream_one=*/false),
             StreamZeroActions("0", /*reward_stream_one=*/true));
+}
+
+// The visit bonus trains the policy with no reward at all, and its counts
+// belong to each learner: with single-stream learners, where another
+// stream goes does not change this stream's actions; with one shared
+// learner it does.
+TEST(A3cTest, VisitBonusShapesPolicyFromTheLearnersOwnVisits) {
+  EXPECT_NE(StreamZeroActions("1", false, /*visit_bonus=*/0),
+            StreamZeroActions("1", false, /*visit_bonus=*/1));
+  EXPECT_EQ(StreamZeroActions("1", false, 1, /*stream_one_elsewhere=*/false),
+            StreamZeroActions("1", false, 1, /*stream_one_elsewhere=*/true));
+  EXPECT_NE(StreamZeroActions("0", false, 1, /*stream_one_elsewhere=*/false),
+            StreamZeroActions("0", false, 1, /*stream_one_elsewhere=*/true));
 }
 
 TEST(A3cTest, RejectsStreamsNotAMultipleOfActorsPerLearner) {
@@ -121,7 +142,8 @@ TEST(A3cTest, RejectsBadOptionsNamingTheKey) {
 TEST(A3cTest, RejectsBadInitOptionsNamingTheKey) {
   for (const char* bad :
        {"a3c.value_init=inf", "a3c.value_init=nan", "a3c.value_init=2e6",
-        "a3c.policy_init_gain=-1", "a3c.policy_init_gain=101"}) {
+        "a3c.policy_init_gain=-1", "a3c.policy_init_gain=101",
+        "a3c.visit_bonus=-0.1", "a3c.visit_bonus=nan", "a3c.visit_bonus=1e3"}) {
     SCOPED_TRACE(bad);
     SourceParams params;
     ASSERT_TRUE(params.Override(bad).ok());
