@@ -57,15 +57,9 @@ absl::StatusOr<SourceParams> SourceParams::LoadPreset(absl::string_view name) {
 absl::Status SourceParams::Override(absl::string_view assignment) {
   // Blank around the '=' is dropped first: " =2" has no key and "k= " no
   // value, as in a preset file.
-  const size_t eq = assignment.find('=');
-  const absl::string_view key =
-      eq == absl::string_view::npos
-          ? absl::string_view()
-          : absl::StripAsciiWhitespace(assignment.substr(0, eq));
-  const absl::string_view value =
-      eq == absl::string_view::npos
-          ? absl::string_view()
-          : absl::StripAsciiWhitespace(assignment.substr(eq + 1));
+  const auto kv = SplitKeyValue(assignment);
+  const absl::string_view key = kv.has_value() ? kv->first : "";
+  const absl::string_view value = kv.has_value() ? kv->second : "";
   if (key.empty() || value.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "override '", assignment,

@@ -12,9 +12,9 @@
 //   --set=dqn.conv_channels=16,32,32
 //
 // give two and one. Blank pieces (and stray commas) are dropped; each piece
-// is trimmed. The
-// pieces are not checked here: the preset's own Override/ApplyOverrides
-// reports a piece without '=' or with an unknown key, naming it.
+// is trimmed. The pieces are not checked here: the preset's own
+// Override/ApplyOverrides reports a piece without '=' or with an unknown
+// key, naming it.
 //
 // Pure function, thread-safe.
 #ifndef AD_COMMON_OVERRIDES_H_

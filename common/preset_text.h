@@ -16,7 +16,9 @@
 #ifndef AD_COMMON_PRESET_TEXT_H_
 #define AD_COMMON_PRESET_TEXT_H_
 
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -29,6 +31,13 @@ struct PresetAssignment {
   std::string key;
   std::string value;  // may be empty; callers that need one say so
 };
+
+// "key = value" split at its first '=', blanks around both dropped (either
+// may come back empty); nullopt when there is no '='. The one split of an
+// assignment: preset lines (below), --set overrides (SourceParams::Override,
+// learner::ApplyOverrides).
+std::optional<std::pair<absl::string_view, absl::string_view>> SplitKeyValue(
+    absl::string_view assignment);
 
 // The assignments of `text` in order. INVALID_ARGUMENT "ORIGIN:LINE:
 // expected 'key = value', got '...'" for a line that is neither form, and

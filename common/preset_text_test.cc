@@ -5,6 +5,14 @@
 namespace ad {
 namespace {
 
+TEST(PresetTextTest, SplitKeyValueAtTheFirstEqualsSign) {
+  using KV = std::pair<absl::string_view, absl::string_view>;
+  EXPECT_EQ(SplitKeyValue(" a3c.streams = 8 "), (KV{"a3c.streams", "8"}));
+  EXPECT_EQ(SplitKeyValue("x=a=b"), (KV{"x", "a=b"}));
+  EXPECT_EQ(SplitKeyValue(" = "), (KV{"", ""}));
+  EXPECT_FALSE(SplitKeyValue("no equals").has_value());
+}
+
 TEST(PresetTextTest, ReadsAssignmentsCommentsAndBlanks) {
   auto parsed = ParsePresetText(
       "# header\n\n  a3c.streams = 8   # trailing comment\n"

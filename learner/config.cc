@@ -229,13 +229,12 @@ absl::Status UnknownKey(absl::string_view key) {
 // Splits "key = value" (value may be empty); INVALID_ARGUMENT without '='.
 absl::StatusOr<std::pair<absl::string_view, absl::string_view>> SplitAssignment(
     absl::string_view line) {
-  size_t eq = line.find('=');
-  if (eq == absl::string_view::npos) {
+  auto kv = SplitKeyValue(line);
+  if (!kv.has_value()) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected 'key = value', got '", line, "'"));
   }
-  return std::make_pair(absl::StripAsciiWhitespace(line.substr(0, eq)),
-                        absl::StripAsciiWhitespace(line.substr(eq + 1)));
+  return *kv;
 }
 
 absl::Status OutOfRange(absl::string_view key, absl::string_view value,

@@ -258,14 +258,14 @@ int main(int argc, char** argv) {
   const int64_t rss_every = absl::GetFlag(FLAGS_rss_every);
   if (rss_every > 0) {
     // The memory curve: after warm-up, resident size every rss_every steps.
-    std::printf("{\"rss_mb\":%.1f,\"step\":%lld}\n", ad::ResidentMb(),
-                static_cast<long long>((*trainer)->step()));
+    auto print_rss = [](int64_t step) {
+      std::printf("{\"rss_mb\":%.1f,\"step\":%lld}\n", ad::ResidentMb(),
+                  static_cast<long long>(step));
+      std::fflush(stdout);
+    };
+    print_rss((*trainer)->step());
     loop.on_step = [&](const al::LoopStats& s) {
-      if (s.step.step % rss_every == 0) {
-        std::printf("{\"rss_mb\":%.1f,\"step\":%lld}\n", ad::ResidentMb(),
-                    static_cast<long long>(s.step.step));
-        std::fflush(stdout);
-      }
+      if (s.step.step % rss_every == 0) print_rss(s.step.step);
     };
   }
   auto summary = al::RunTraining(**trainer, prefetcher, nullptr, loop);
