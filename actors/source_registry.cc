@@ -6,6 +6,7 @@
 #include "actors/dqn.h"
 #include "actors/noisy_expert.h"
 #include "actors/random_source.h"
+#include "actors/rmax.h"
 #include "actors/tabular_q.h"
 #include "actors/ucb.h"
 #include "common/status_macros.h"
@@ -22,6 +23,8 @@ const std::vector<SourceInfo>& Registry() {
       {"ucb", "UCB1 per stream (bandit)", &MakeUcbAgent},
       {"tabular_q", "epsilon-greedy tabular Q-learning per stream",
        &MakeTabularQAgent},
+      {"rmax", "model-based optimistic planning (R-max-style) per stream",
+       &MakeRmaxAgent},
       {"noisy_expert", "expert with epsilon decaying 1 -> 0 over the history",
        &MakeNoisyExpertAgent},
       {"expert", "the environment's expert (epsilon = 0)", &MakeExpertAgent},
