@@ -27,6 +27,9 @@ EXPERIMENTS=(
   "darkroom|13 min|Fig. 4, Dark Room: AD from single-stream A3C histories vs ED, the source, the critique's heuristic, random (20 held-out goals x 10 seeds)"
   "darkroom_hard|10 min|Fig. 4, Dark Room Hard (17x17, reward once): AD from tabular-Q histories (72 held-out goals x 10 seeds)"
   "key_to_door|14 min|Fig. 4, Dark Key-to-Door (invisible key then door, return 2): AD from tabular-Q histories (40 held-out tasks x 5 seeds)"
+  "darkroom_rmax|7 min|Dark Room with the R-max-style model-based source (actors/rmax.h): AD vs ED, the source, the critique's heuristic, random (20 held-out goals x 10 seeds)"
+  "darkroom_hard_rmax|16 min|Dark Room Hard from R-max-style histories (whole histories, 10-episode context, 72 held-out goals x 10 seeds)"
+  "key_to_door_rmax|11 min|Dark Key-to-Door from R-max-style histories (whole histories, 40 held-out tasks x 5 seeds)"
   "bandit|11 min|Fig. 3, adversarial bandit: AD from UCB histories of 400 odd-regime tasks, in and out of distribution (even regime)"
   "context_size|12 min|Fig. 7: one AD model trained per context size (1, 2, 4 Dark Room episodes) on the darkroom experiment's A3C histories (runs darkroom first if its store is missing)"
   "prompt|4 min|Fig. 5: the darkroom AD and ED prompted with partial A3C histories (0-100% of their episodes) on held-out goals"
@@ -92,6 +95,21 @@ run_darkroom_hard() {
 
 run_key_to_door() {
   demo key_to_door --env=key_to_door --source=tabular_q \
+    --actor_preset=cpu-key_to_door --learner_preset=cpu-key_to_door \
+    --max_train_tasks=240 --max_test_tasks=40 --eval_seeds=5
+}
+
+run_darkroom_rmax() {
+  demo darkroom_rmax --env=darkroom --source=rmax
+}
+
+run_darkroom_hard_rmax() {
+  demo darkroom_hard_rmax --env=darkroom_hard --source=rmax \
+    --actor_preset=cpu-darkroom_hard --learner_preset=cpu-darkroom_hard-rmax
+}
+
+run_key_to_door_rmax() {
+  demo key_to_door_rmax --env=key_to_door --source=rmax \
     --actor_preset=cpu-key_to_door --learner_preset=cpu-key_to_door \
     --max_train_tasks=240 --max_test_tasks=40 --eval_seeds=5
 }

@@ -51,8 +51,8 @@ ABSL_FLAG(uint64_t, split_seed, ad::envs::kDefaultSplitSeed,
           "seed of the train/test split");
 ABSL_FLAG(int, max_tasks, 0, "use only the first N selected tasks; 0: all");
 ABSL_FLAG(std::string, source, "a3c",
-          "source algorithm: a3c, dqn, ucb, tabular_q, noisy_expert, expert, "
-          "random");
+          "source algorithm: a3c, dqn, ucb, tabular_q, rmax, noisy_expert, "
+          "expert, random");
 ABSL_FLAG(std::string, preset, "cpu-demo",
           "budget and hyperparameter preset: test, cpu-demo, paper, or a path");
 ABSL_FLAG(std::string, set, "",

@@ -94,7 +94,8 @@ absl::Status ApplyEnvDefaults(DemoOptions& options);
 // Dark Room into a faster in-context learner (docs/science.md: AD improves
 // about as much per episode as its source does per k episodes, so k sets
 // the pace), or 0 for "the learner preset's" (tabular_q: 4; every family
-// but darkroom, whose presets carry their own).
+// but darkroom, whose presets carry their own). rmax: 2 on darkroom, 1
+// (whole histories) elsewhere.
 int DefaultEpisodeStride(const std::string& env, const std::string& source);
 
 // Applies the env's defaults, validates, then runs.

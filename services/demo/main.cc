@@ -21,11 +21,12 @@ ABSL_FLAG(std::string, out, "runs/demo",
 ABSL_FLAG(std::string, bin_dir, "",
           "directory of the project binaries; empty: this binary's directory");
 ABSL_FLAG(std::string, env, "darkroom", "environment family");
-ABSL_FLAG(std::string, source, "",
-          "source algorithm AD distils: a3c (the paper's; single-stream "
-          "learners at the cpu-demo preset), tabular_q, dqn, noisy_expert, "
-          "ucb; empty: the env's (darkroom a3c, darkroom_hard and "
-          "key_to_door tabular_q, bandit ucb, watermaze dqn)");
+ABSL_FLAG(
+    std::string, source, "",
+    "source algorithm AD distils: a3c (the paper's; single-stream "
+    "learners at the cpu-demo preset), tabular_q, dqn, rmax, noisy_expert, "
+    "ucb; empty: the env's (darkroom a3c, darkroom_hard and "
+    "key_to_door tabular_q, bandit ucb, watermaze dqn)");
 ABSL_FLAG(std::string, actor_preset, "",
           "ad-actor preset; empty: the env's (darkroom cpu-demo, watermaze "
           "cpu-watermaze-ad, else cpu-<env>)");
